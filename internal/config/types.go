@@ -1,0 +1,99 @@
+package config
+
+import "time"
+
+// Config is the whole adofleet.yaml. Field names are the YAML keys (lowerCamelCase).
+type Config struct {
+	Organization Organization `yaml:"organization" json:"organization"`
+	Controller   Controller   `yaml:"controller" json:"controller"`
+	Store        Store        `yaml:"store" json:"store"`
+	Web          Web          `yaml:"web" json:"web"`
+	Providers    Providers    `yaml:"providers" json:"providers"`
+	Pools        []Pool       `yaml:"pools" json:"pools"`
+}
+
+// Organization is the ADO organization and how to authenticate to it.
+type Organization struct {
+	// URL of the organization, e.g. https://dev.azure.com/contoso.
+	URL string `yaml:"url" json:"url"`
+	// PAT is a secret reference (env:NAME, file:PATH) to a personal access token (basic auth).
+	PAT string `yaml:"pat,omitempty" json:"pat,omitempty"`
+	// BearerToken is a secret reference to an OAuth/Entra bearer token; exclusive with PAT.
+	BearerToken string `yaml:"bearerToken,omitempty" json:"bearerToken,omitempty"`
+	// AgentToken is a secret reference to the token handed to agents to register (default: PAT).
+	AgentToken string `yaml:"agentToken,omitempty" json:"agentToken,omitempty"`
+	// Timeout bounds each ADO call (default 30s).
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}
+
+// Controller holds controller-wide settings.
+type Controller struct {
+	// ID names this controller in instance tags (adofleet:controller); default "adofleet".
+	ID string `yaml:"id,omitempty" json:"id,omitempty"`
+	// Resync is the reconcile timer (default 30s); events wake a pool sooner.
+	Resync Duration `yaml:"resync,omitempty" json:"resync,omitempty"`
+	// LogLevel: debug, info (default), warn, error.
+	LogLevel string `yaml:"logLevel,omitempty" json:"logLevel,omitempty"`
+}
+
+// Store selects the state store.
+type Store struct {
+	SQLite *SQLiteStore `yaml:"sqlite,omitempty" json:"sqlite,omitempty"`
+}
+
+// SQLiteStore is the default store: one file.
+type SQLiteStore struct {
+	Path string `yaml:"path" json:"path"`
+}
+
+// Web is the dashboard, /metrics and health endpoints.
+type Web struct {
+	// Listen address (default 127.0.0.1:8080); "" keeps the default, "off" disables it.
+	Listen string `yaml:"listen,omitempty" json:"listen,omitempty"`
+}
+
+// Providers configures each provider that pools can use.
+type Providers struct {
+	Local *LocalProvider `yaml:"local,omitempty" json:"local,omitempty"`
+}
+
+// LocalProvider runs each agent as a local process.
+type LocalProvider struct {
+	// Command and arguments run for each agent; the agent's settings arrive as environment
+	// variables (AZP_URL, AZP_POOL, AZP_AGENT_NAME, AZP_TOKEN, ADOFLEET_*).
+	Command []string `yaml:"command" json:"command"`
+	// WorkDir is the parent of each agent's working directory (default: a temp dir).
+	WorkDir string `yaml:"workDir,omitempty" json:"workDir,omitempty"`
+	// Env adds environment variables to every agent.
+	Env map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+}
+
+// Pool is one ADO agent pool adofleet scales.
+type Pool struct {
+	// Name of the agent pool in ADO.
+	Name string `yaml:"name" json:"name"`
+	// Provider that runs the pool's agents: "local".
+	Provider string `yaml:"provider" json:"provider"`
+	// Template is provider-specific (e.g. a task definition); optional.
+	Template string `yaml:"template,omitempty" json:"template,omitempty"`
+	Min      int    `yaml:"min" json:"min"`
+	Max      int    `yaml:"max" json:"max"`
+	Standby  int    `yaml:"standby,omitempty" json:"standby,omitempty"`
+	// IdleTimeout: idle agents above min/standby are drained after this (default 5m).
+	IdleTimeout Duration `yaml:"idleTimeout,omitempty" json:"idleTimeout,omitempty"`
+	// RegistrationTimeout: an instance whose agent is not online by then is terminated (default 10m).
+	RegistrationTimeout Duration `yaml:"registrationTimeout,omitempty" json:"registrationTimeout,omitempty"`
+	// OneJobPerAgent: agents run with --once (default true).
+	OneJobPerAgent *bool `yaml:"oneJobPerAgent,omitempty" json:"oneJobPerAgent,omitempty"`
+	// Capabilities the pool's agents offer (user capabilities); jobs whose demands they do not
+	// satisfy are not launched for, and the placeholder agent is registered with them.
+	Capabilities map[string]string `yaml:"capabilities,omitempty" json:"capabilities,omitempty"`
+	// Env adds environment variables to this pool's agents.
+	Env map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("30s", "5m").
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
