@@ -1,6 +1,156 @@
 package scaler
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"time"
+)
 
-// Plan decides what to do for one pool. (Placeholder signature; the scaler owner replaces the body.)
-func Plan(s Snapshot, p Policy, now time.Time) Actions { return Actions{} }
+// FinishedGrace is how long the instance of a finished one-job agent may stay alive after the
+// agent went idle and offline before it is terminated: long enough for the agent to upload its last
+// logs and the process or container to exit by itself, short enough that a stuck instance does not
+// hold a licence slot for long.
+const FinishedGrace = 2 * time.Minute
+
+// NewAgentGrace protects a freshly registered offline agent from the stale-agent rule: providers
+// list a new instance with some delay (eventually consistent APIs), and an agent that registered
+// before its instance shows up must not be deleted for "having no instance".
+const NewAgentGrace = time.Minute
+
+// Plan decides what to do for one pool at time now. It is pure: the same arguments always give the
+// same Actions, every list sorted by agent name or instance id. The rules, one function each:
+// orphanInstances, staleAgents, idleAgents, launches (see doc.go).
+func Plan(s Snapshot, p Policy, now time.Time) Actions {
+	v := newView(s, p, now)
+	terminate, starting := v.orphanInstances()
+	live := v.capacity - len(terminate)
+	drain, live := v.idleAgents(live)
+	launch, reason := v.launches(starting, live)
+	return Actions{
+		Launch:       launch,
+		LaunchReason: reason,
+		Drain:        drain,
+		DeleteAgents: v.staleAgents(),
+		Terminate:    terminate,
+	}
+}
+
+// view is the snapshot indexed once for the rules: agents and instances sorted, agents by name,
+// instances by agent name, and the queued jobs that match the pool counted.
+type view struct {
+	p   Policy
+	now time.Time
+
+	agents    []Agent           // sorted by name, then id
+	instances []Instance        // sorted by id
+	byName    map[string]int    // agent name -> index in agents
+	ambiguous map[string]bool   // names held by more than one agent: no instance rule touches them
+	instOf    map[string]int    // agent name -> index in instances of its lowest instance id
+	assigned  map[int]bool      // agent ids that hold a job in the snapshot
+	draining  map[string]bool   // from the snapshot
+	launching int               // Snapshot.Launching, never negative
+	capacity  int               // live instances + launching: what counts against Max
+	queued    int               // queued jobs whose demands the pool satisfies
+	unmatched int               // queued jobs whose demands it does not (not ours)
+	ready     int               // ready agents (see isReady), ours or not
+	folded    map[string]string // Policy.Capabilities keyed by lower-cased name
+}
+
+func newView(s Snapshot, p Policy, now time.Time) *view {
+	v := &view{
+		p:         p,
+		now:       now,
+		agents:    slices.Clone(s.Agents),
+		instances: slices.Clone(s.Instances),
+		byName:    make(map[string]int, len(s.Agents)),
+		ambiguous: map[string]bool{},
+		instOf:    make(map[string]int, len(s.Instances)),
+		assigned:  map[int]bool{},
+		draining:  s.Draining,
+		launching: max(s.Launching, 0),
+		folded:    foldCaps(p.Capabilities),
+	}
+	v.capacity = len(v.instances) + v.launching
+	slices.SortFunc(v.agents, func(a, b Agent) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
+	slices.SortFunc(v.instances, func(a, b Instance) int {
+		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.AgentName, b.AgentName),
+			a.LaunchedAt.Compare(b.LaunchedAt))
+	})
+	for i, a := range v.agents {
+		if _, dup := v.byName[a.Name]; dup {
+			v.ambiguous[a.Name] = true
+		}
+		v.byName[a.Name] = i
+	}
+	for i, in := range v.instances {
+		if _, seen := v.instOf[in.AgentName]; !seen {
+			v.instOf[in.AgentName] = i // instances are sorted by id: the first is the lowest
+		}
+	}
+	for _, j := range s.Jobs {
+		switch {
+		case j.AgentID != 0:
+			v.assigned[j.AgentID] = true
+		case satisfies(v.folded, j.Demands):
+			v.queued++
+		default:
+			v.unmatched++
+		}
+	}
+	for i := range v.agents {
+		if v.isReady(&v.agents[i]) {
+			v.ready++
+		}
+	}
+	return v
+}
+
+// isBusy: the agent holds a request, by its own flag or because a job in the snapshot names it.
+func (v *view) isBusy(a *Agent) bool { return a.Busy || v.assigned[a.ID] }
+
+// isDone: a one-job agent that has run its job; it will not take another.
+func (v *view) isDone(a *Agent) bool { return v.p.OneJobPerAgent && a.Finished }
+
+// isDraining: the controller is already draining it; the drain protocol owns it.
+func (v *view) isDraining(a *Agent) bool { return v.draining[a.Name] }
+
+// isReady: an agent ADO could hand a queued job to right now. Ours or not: any such agent in the
+// pool is supply.
+func (v *view) isReady(a *Agent) bool {
+	return !a.Placeholder && a.Online && a.Enabled && !v.isBusy(a) && !v.isDraining(a) && !v.isDone(a)
+}
+
+// agentOf returns the one agent an instance belongs to, or nil; ambiguous reports a name held by
+// several agents, which no rule acts on.
+func (v *view) agentOf(in Instance) (a *Agent, ambiguous bool) {
+	if v.ambiguous[in.AgentName] {
+		return nil, true
+	}
+	i, ok := v.byName[in.AgentName]
+	if !ok {
+		return nil, false
+	}
+	return &v.agents[i], false
+}
+
+// firstInstance returns the lowest instance id running the named agent, or "".
+func (v *view) firstInstance(name string) string {
+	if i, ok := v.instOf[name]; ok {
+		return v.instances[i].ID
+	}
+	return ""
+}
+
+// hasInstance reports whether a live instance runs the named agent.
+func (v *view) hasInstance(name string) bool {
+	_, ok := v.instOf[name]
+	return ok
+}
+
+// age is how long ago t was.
+func (v *view) age(t time.Time) time.Duration { return v.now.Sub(t) }
+
+// dur formats a duration for a reason, to the second.
+func dur(d time.Duration) string { return d.Round(time.Second).String() }

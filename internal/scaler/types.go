@@ -1,7 +1,3 @@
-// Package scaler is the decision: a pure function from a pool snapshot, a policy and a time to a
-// plan (launch N, drain these idle agents, delete these stale agents, terminate these orphan
-// instances). No I/O, no goroutines, no clock reads: the same code runs in serve, lambda, demo and
-// the simulator, and every rule is a table test.
 package scaler
 
 import "time"
