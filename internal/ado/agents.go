@@ -1,0 +1,167 @@
+package ado
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Pool and agent calls (distributedTask 7.1, shared/specs/ado/distributedTask/7.1/taskAgent.json).
+
+// listOf is ADO's envelope for collections: {"count": N, "value": [...]}.
+type listOf[T any] struct {
+	Count int `json:"count"`
+	Value []T `json:"value"`
+}
+
+// agentQuery asks for what the controller decides on: capabilities (demand matching) and the
+// assigned and last completed requests (busy/idle).
+func agentQuery() url.Values {
+	return withVersion(url.Values{
+		"includeCapabilities":         {"true"},
+		"includeAssignedRequest":      {"true"},
+		"includeLastCompletedRequest": {"true"},
+	}, apiVersion)
+}
+
+func poolPath(poolID int) string { return "_apis/distributedtask/pools/" + strconv.Itoa(poolID) }
+
+func agentPath(poolID, agentID int) string {
+	return poolPath(poolID) + "/agents/" + strconv.Itoa(agentID)
+}
+
+// FindPool returns the pool named name. GET _apis/distributedtask/pools?poolName= : the 7.1 spec
+// lists only poolIds and actionFilter, but poolName is the filter ADO's own .NET client
+// (GetAgentPoolsAsync) and KEDA's azure-pipelines scaler use. The match is checked here too,
+// case-insensitively as ADO compares pool names.
+func (c *Client) FindPool(ctx context.Context, name string) (Pool, error) {
+	call := fmt.Sprintf("find pool %q", name)
+	if strings.TrimSpace(name) == "" {
+		return Pool{}, fmt.Errorf("ado: %s: pool name is empty", call)
+	}
+	var out listOf[Pool]
+	_, err := c.do(ctx, request{
+		op: "FindPool", call: call, method: http.MethodGet, idempotent: true,
+		url: c.orgURL("_apis/distributedtask/pools", withVersion(url.Values{"poolName": {name}}, apiVersion)),
+	}, &out)
+	if err != nil {
+		return Pool{}, err
+	}
+	var found []Pool
+	for _, p := range out.Value {
+		if p.Name == name {
+			return p, nil
+		}
+		if strings.EqualFold(p.Name, name) {
+			found = append(found, p)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return Pool{}, fmt.Errorf("ado: %s: no agent pool has that name: %w", call, ErrNotFound)
+	case 1:
+		return found[0], nil
+	default:
+		return Pool{}, fmt.Errorf("ado: %s: %d pools match that name", call, len(found))
+	}
+}
+
+// ListAgents returns a pool's agents with capabilities and assigned and last completed requests.
+func (c *Client) ListAgents(ctx context.Context, poolID int) ([]Agent, error) {
+	var out listOf[Agent]
+	_, err := c.do(ctx, request{
+		op: "ListAgents", call: fmt.Sprintf("list agents in pool %d", poolID),
+		method: http.MethodGet, idempotent: true,
+		url: c.orgURL(poolPath(poolID)+"/agents", agentQuery()),
+	}, &out)
+	return out.Value, err
+}
+
+// GetAgent returns one agent. The 7.1 spec documents this path only as "Get Pool Permission"
+// (isCheckPermissions, a boolean body); the 6.0 spec documents Agents_Get with the include* flags
+// and a TaskAgent body, which is what ADO serves without isCheckPermissions.
+func (c *Client) GetAgent(ctx context.Context, poolID, agentID int) (Agent, error) {
+	var out Agent
+	_, err := c.do(ctx, request{
+		op: "GetAgent", call: fmt.Sprintf("get agent %d in pool %d", agentID, poolID),
+		method: http.MethodGet, idempotent: true,
+		url: c.orgURL(agentPath(poolID, agentID), agentQuery()),
+	}, &out)
+	return out, err
+}
+
+// addAgentBody is the TaskAgent sent to Agents_Add: only what a new agent may carry (no id,
+// status or timestamps, which ADO assigns).
+type addAgentBody struct {
+	Name               string            `json:"name"`
+	Version            string            `json:"version,omitempty"`
+	OSDescription      string            `json:"osDescription,omitempty"`
+	Enabled            bool              `json:"enabled"`
+	MaxParallelism     int               `json:"maxParallelism,omitempty"`
+	SystemCapabilities map[string]string `json:"systemCapabilities,omitempty"`
+	UserCapabilities   map[string]string `json:"userCapabilities,omitempty"`
+	Authorization      *AgentAuth        `json:"authorization,omitempty"`
+}
+
+// AddAgent registers an agent in a pool (POST pools/{poolId}/agents). Not idempotent: a retry
+// after a lost response would register a second agent, so only 429 and 503+Retry-After retry.
+func (c *Client) AddAgent(ctx context.Context, poolID int, a Agent) (Agent, error) {
+	call := fmt.Sprintf("add agent %q to pool %d", a.Name, poolID)
+	if a.Name == "" {
+		return Agent{}, fmt.Errorf("ado: %s: agent name is empty", call)
+	}
+	body, err := json.Marshal(addAgentBody{
+		Name: a.Name, Version: a.Version, OSDescription: a.OSDescription, Enabled: a.Enabled,
+		MaxParallelism: a.MaxParallelism, SystemCapabilities: a.SystemCapabilities,
+		UserCapabilities: a.UserCapabilities, Authorization: a.Authorization,
+	})
+	if err != nil {
+		return Agent{}, fmt.Errorf("ado: %s: encode: %w", call, err)
+	}
+	var out Agent
+	_, err = c.do(ctx, request{
+		op: "AddAgent", call: call, method: http.MethodPost,
+		url:  c.orgURL(poolPath(poolID)+"/agents", withVersion(nil, apiVersion)),
+		body: body, contentType: "application/json",
+	}, &out)
+	return out, err
+}
+
+// SetAgentEnabled enables or disables an agent: PATCH pools/{poolId}/agents/{agentId} with
+// {"id", "enabled"}. Setting the same value twice is harmless, so it retries like a GET.
+func (c *Client) SetAgentEnabled(ctx context.Context, poolID, agentID int, enabled bool) (Agent, error) {
+	verb := "disable"
+	if enabled {
+		verb = "enable"
+	}
+	body, _ := json.Marshal(struct {
+		ID      int  `json:"id"`
+		Enabled bool `json:"enabled"`
+	}{agentID, enabled})
+	var out Agent
+	_, err := c.do(ctx, request{
+		op: "SetAgentEnabled", call: fmt.Sprintf("%s agent %d in pool %d", verb, agentID, poolID),
+		method: http.MethodPatch, idempotent: true,
+		url:  c.orgURL(agentPath(poolID, agentID), withVersion(nil, apiVersion)),
+		body: body, contentType: "application/json",
+	}, &out)
+	return out, err
+}
+
+// DeleteAgent removes an agent from a pool; an agent that is already gone (404) is success.
+func (c *Client) DeleteAgent(ctx context.Context, poolID, agentID int) error {
+	_, err := c.do(ctx, request{
+		op: "DeleteAgent", call: fmt.Sprintf("delete agent %d from pool %d", agentID, poolID),
+		method: http.MethodDelete, idempotent: true,
+		url: c.orgURL(agentPath(poolID, agentID), withVersion(nil, apiVersion)),
+	}, nil)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,193 @@
+package ado
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxBody bounds a response body; a pool's agents with capabilities run to a few MB at most.
+const maxBody = 32 << 20
+
+// request is one logical call; do turns it into one or more HTTP attempts.
+type request struct {
+	op          string // metric label, e.g. "ListAgents"
+	call        string // human description for errors, e.g. "list agents in pool 3"
+	method      string
+	url         string
+	body        []byte
+	contentType string
+	auth        string // Authorization header value; the org credential unless a plan token
+	// idempotent calls retry on 429, any 5xx and transport errors. Others (POSTs that create
+	// something) retry only when the server says nothing happened: 429, or 503 with Retry-After.
+	idempotent bool
+}
+
+// orgURL joins the organization URL with an escaped path and a query.
+func (c *Client) orgURL(path string, q url.Values) string {
+	u := *c.org
+	u.Path += path
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// withVersion returns q (or a new Values) with api-version set.
+func withVersion(q url.Values, v string) url.Values {
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("api-version", v)
+	return q
+}
+
+// do runs r with retries and decodes a JSON success body into out (when out is not nil).
+// It returns the headers of the successful response.
+func (c *Client) do(ctx context.Context, r request, out any) (http.Header, error) {
+	if r.auth == "" {
+		r.auth = c.auth
+	}
+	secrets := append([]string{r.auth, strings.TrimPrefix(r.auth, "Bearer ")}, c.secrets...)
+	var lastErr error // the previous attempt's, reported if waiting for the next is cut short
+	for attempt := 0; ; attempt++ {
+		if gerr := c.waitGate(ctx, r); gerr != nil {
+			if lastErr != nil {
+				return nil, fmt.Errorf("ado: %s: %w (last attempt: %w)", r.call, gerr, lastErr)
+			}
+			return nil, fmt.Errorf("ado: %s: %w", r.call, gerr)
+		}
+		res, err := c.attempt(ctx, r, secrets)
+		if res != nil {
+			c.observeRateLimit(r, res.header)
+		}
+		if err == nil {
+			if out != nil && len(bytes.TrimSpace(res.body)) > 0 {
+				if err := json.Unmarshal(res.body, out); err != nil {
+					return nil, fmt.Errorf("ado: %s: decode response: %w", r.call, err)
+				}
+			}
+			return res.header, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("ado: %s: %w (last attempt: %w)", r.call, ctx.Err(), err)
+		}
+		reason, ok := retryable(r, res, err)
+		if !ok || attempt >= c.maxRetries {
+			return nil, err
+		}
+		wait, serverSaid := c.retryWait(attempt, res)
+		c.metrics.retries.WithLabelValues(r.op, reason).Inc()
+		c.log.Warn("ado call failed, retrying", "call", r.op, "attempt", attempt+1,
+			"reason", reason, "wait", wait, "err", err)
+		lastErr = err
+		if serverSaid {
+			// Retry-After is about the credential, not this call: hold every call.
+			c.holdUntil(c.now().Add(wait))
+			continue
+		}
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return nil, fmt.Errorf("ado: %s: %w (last attempt: %w)", r.call, serr, err)
+		}
+	}
+}
+
+// response is what one attempt saw.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// attempt makes one HTTP request under the per-attempt timeout. A non-success status becomes an
+// *Error; a transport failure is returned wrapped, with res nil.
+func (c *Client) attempt(ctx context.Context, r request, secrets []string) (*response, error) {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(actx, r.method, r.url, body)
+	if err != nil {
+		return nil, fmt.Errorf("ado: %s: build request: %w", r.call, err)
+	}
+	req.Header.Set("Authorization", r.auth)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	// Ask ADO for a 401 rather than a redirect to the sign-in page when the credential is bad.
+	req.Header.Set("X-TFS-FedAuthRedirect", "Suppress")
+	if r.contentType != "" {
+		req.Header.Set("Content-Type", r.contentType)
+	}
+
+	c.calls.Add(1)
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.metrics.requests.WithLabelValues(r.op, "error").Inc()
+		c.metrics.duration.WithLabelValues(r.op).Observe(time.Since(start).Seconds())
+		return nil, fmt.Errorf("ado: %s: %w", r.call, redacted(err, secrets))
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	drain(resp.Body)
+	c.metrics.duration.WithLabelValues(r.op).Observe(time.Since(start).Seconds())
+	c.metrics.requests.WithLabelValues(r.op, strconv.Itoa(resp.StatusCode)).Inc()
+	res := &response{status: resp.StatusCode, header: resp.Header, body: data}
+	if err != nil {
+		return res, fmt.Errorf("ado: %s: read response: %w", r.call, redacted(err, secrets))
+	}
+	ct := resp.Header.Get("Content-Type")
+	switch {
+	case resp.StatusCode == http.StatusNonAuthoritativeInfo:
+		return res, newError(r.call, r.method, resp.StatusCode, ct, data, secrets...)
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		if len(data) > 0 && isHTML(ct, data) {
+			// A sign-in page behind a redirect: the credential was not accepted.
+			e := newError(r.call, r.method, resp.StatusCode, ct, data, secrets...)
+			e.Status = http.StatusUnauthorized
+			return res, e
+		}
+		return res, nil
+	default:
+		return res, newError(r.call, r.method, resp.StatusCode, ct, data, secrets...)
+	}
+}
+
+// redactedError keeps an error's chain (errors.Is still finds context.DeadlineExceeded) while its
+// text has every credential removed.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func redacted(err error, secrets []string) error {
+	return &redactedError{msg: redact(err.Error(), secrets...), err: err}
+}
+
+// retryable decides whether a failed attempt may be tried again, and names the reason.
+func retryable(r request, res *response, err error) (reason string, ok bool) {
+	if res == nil {
+		// No response: the request may or may not have reached ADO.
+		return "transport", r.idempotent
+	}
+	switch {
+	case res.status == http.StatusTooManyRequests:
+		return "throttled", true
+	case res.status >= 500:
+		if r.idempotent {
+			return "server_error", true
+		}
+		_, hasRetryAfter := parseRetryAfter(res.header.Get("Retry-After"), time.Time{})
+		return "server_error", res.status == http.StatusServiceUnavailable && hasRetryAfter
+	}
+	return "", false
+}
