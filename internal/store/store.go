@@ -71,22 +71,26 @@ type CallbackKey struct {
 	TaskInstanceID string
 }
 
-// Store is the state store interface every backend implements.
+// Store is the state store interface every backend implements. Times come back in UTC with at
+// least millisecond precision, and the zero time comes back as zero; storetest checks this and
+// every rule below.
 type Store interface {
-	// CreateAgent inserts a new record (Version becomes 1); ErrConflict if the name exists.
+	// CreateAgent inserts a new record (Version becomes 1); ErrConflict if the name exists, an
+	// error if it is empty.
 	CreateAgent(ctx context.Context, r AgentRecord) error
 	// GetAgent returns the record for name, or ErrNotFound.
 	GetAgent(ctx context.Context, name string) (AgentRecord, error)
 	// UpdateAgent replaces the record if r.Version equals the stored version, and increments it.
 	// It returns the stored record as written. ErrConflict if the version moved, ErrNotFound if absent.
 	UpdateAgent(ctx context.Context, r AgentRecord) (AgentRecord, error)
-	// ListAgents returns the pool's records (all pools if pool is ""), in any of states (all if none).
+	// ListAgents returns the pool's records (all pools if pool is ""), in any of states (all if none),
+	// in no particular order.
 	ListAgents(ctx context.Context, pool string, states ...AgentState) ([]AgentRecord, error)
 	// DeleteAgent removes a record; deleting an absent record is not an error.
 	DeleteAgent(ctx context.Context, name string) error
 
-	// AppendDecision records a decision; ListDecisions returns the newest first, at most limit
-	// (pool "" = all pools).
+	// AppendDecision records a decision; ListDecisions returns the newest (by Time) first, at most
+	// limit, or all if limit <= 0 (pool "" = all pools).
 	AppendDecision(ctx context.Context, d Decision) error
 	ListDecisions(ctx context.Context, pool string, limit int) ([]Decision, error)
 

@@ -1,0 +1,189 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/adofleet/adofleet/internal/store"
+)
+
+const agentColumns = `name, pool, launch_token, template, instance_id, agent_id, state, reason,
+	created_at, updated_at, registered_at, job_request_id, version`
+
+// CreateAgent inserts r with Version 1; ErrConflict if the name is taken.
+func (s *Store) CreateAgent(ctx context.Context, r store.AgentRecord) (err error) {
+	defer s.m.observe("create_agent", time.Now(), &err)
+	if r.Name == "" {
+		return errors.New("sqlite: create agent: empty name")
+	}
+	res, err := s.w.ExecContext(ctx, `INSERT INTO agents (`+agentColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+		ON CONFLICT (name) DO NOTHING`,
+		r.Name, r.Pool, r.LaunchToken, r.Template, r.InstanceID, r.AgentID, string(r.State), r.Reason,
+		toDB(r.CreatedAt), toDB(r.UpdatedAt), toDB(r.RegisteredAt), r.JobRequestID)
+	if err != nil {
+		return fmt.Errorf("sqlite: create agent %q: %w", r.Name, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: create agent %q: %w", r.Name, err)
+	} else if n == 0 {
+		return fmt.Errorf("sqlite: create agent %q: %w", r.Name, store.ErrConflict)
+	}
+	return nil
+}
+
+// GetAgent returns the record for name, or ErrNotFound.
+func (s *Store) GetAgent(ctx context.Context, name string) (r store.AgentRecord, err error) {
+	defer s.m.observe("get_agent", time.Now(), &err)
+	row := s.r.QueryRowContext(ctx, `SELECT `+agentColumns+` FROM agents WHERE name = ?`, name)
+	r, err = scanAgent(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return store.AgentRecord{}, fmt.Errorf("sqlite: get agent %q: %w", name, err)
+	}
+	return r, nil
+}
+
+// UpdateAgent writes r if r.Version is the stored version, and returns the record as stored.
+func (s *Store) UpdateAgent(ctx context.Context, r store.AgentRecord) (out store.AgentRecord, err error) {
+	defer s.m.observe("update_agent", time.Now(), &err)
+	out, err = s.updateAgent(ctx, r)
+	if err != nil {
+		return store.AgentRecord{}, fmt.Errorf("sqlite: update agent %q: %w", r.Name, err)
+	}
+	return out, nil
+}
+
+func (s *Store) updateAgent(ctx context.Context, r store.AgentRecord) (store.AgentRecord, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return store.AgentRecord{}, err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	row := tx.QueryRowContext(ctx, `UPDATE agents SET
+		pool = ?, launch_token = ?, template = ?, instance_id = ?, agent_id = ?, state = ?,
+		reason = ?, created_at = ?, updated_at = ?, registered_at = ?, job_request_id = ?,
+		version = version + 1
+		WHERE name = ? AND version = ?
+		RETURNING `+agentColumns,
+		r.Pool, r.LaunchToken, r.Template, r.InstanceID, r.AgentID, string(r.State),
+		r.Reason, toDB(r.CreatedAt), toDB(r.UpdatedAt), toDB(r.RegisteredAt), r.JobRequestID,
+		r.Name, r.Version)
+	out, err := scanAgent(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Nothing matched: tell a moved version from a missing record, under the same lock.
+		var stored int64
+		switch err := tx.QueryRowContext(ctx, `SELECT version FROM agents WHERE name = ?`, r.Name).Scan(&stored); {
+		case errors.Is(err, sql.ErrNoRows):
+			return store.AgentRecord{}, store.ErrNotFound
+		case err != nil:
+			return store.AgentRecord{}, err
+		}
+		return store.AgentRecord{}, fmt.Errorf("have version %d, stored %d: %w", r.Version, stored, store.ErrConflict)
+	}
+	if err != nil {
+		return store.AgentRecord{}, err
+	}
+	return out, tx.Commit()
+}
+
+// ListAgents returns the pool's records ("" = every pool) in any of states (none = all), by name.
+func (s *Store) ListAgents(ctx context.Context, pool string, states ...store.AgentState) (out []store.AgentRecord, err error) {
+	defer s.m.observe("list_agents", time.Now(), &err)
+	var (
+		where []string
+		args  []any
+	)
+	if pool != "" {
+		where, args = append(where, "pool = ?"), append(args, pool)
+	}
+	if len(states) > 0 {
+		where = append(where, "state IN (?"+strings.Repeat(", ?", len(states)-1)+")")
+		for _, st := range states {
+			args = append(args, string(st))
+		}
+	}
+	q := `SELECT ` + agentColumns + ` FROM agents`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	rows, err := s.r.QueryContext(ctx, q+` ORDER BY name`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list agents of pool %q: %w", pool, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanAgent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list agents of pool %q: %w", pool, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list agents of pool %q: %w", pool, err)
+	}
+	return out, nil
+}
+
+// DeleteAgent removes the record; an absent record is not an error.
+func (s *Store) DeleteAgent(ctx context.Context, name string) (err error) {
+	defer s.m.observe("delete_agent", time.Now(), &err)
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM agents WHERE name = ?`, name); err != nil {
+		return fmt.Errorf("sqlite: delete agent %q: %w", name, err)
+	}
+	return nil
+}
+
+// PruneAgents deletes gone records last updated before before, and returns how many.
+func (s *Store) PruneAgents(ctx context.Context, before time.Time) (n int, err error) {
+	defer s.m.observe("prune_agents", time.Now(), &err)
+	res, err := s.w.ExecContext(ctx, `DELETE FROM agents
+		WHERE state = ? AND (updated_at IS NULL OR updated_at < ?)`, string(store.StateGone), before.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: prune agents before %s: %w", before.UTC().Format(time.RFC3339), err)
+	}
+	affected, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: prune agents: %w", err)
+	}
+	return int(affected), nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanAgent(sc scanner) (store.AgentRecord, error) {
+	var (
+		r                            store.AgentRecord
+		state                        string
+		created, updated, registered sql.NullInt64
+	)
+	err := sc.Scan(&r.Name, &r.Pool, &r.LaunchToken, &r.Template, &r.InstanceID, &r.AgentID, &state,
+		&r.Reason, &created, &updated, &registered, &r.JobRequestID, &r.Version)
+	if err != nil {
+		return store.AgentRecord{}, err
+	}
+	r.State = store.AgentState(state)
+	r.CreatedAt, r.UpdatedAt, r.RegisteredAt = fromDB(created), fromDB(updated), fromDB(registered)
+	return r, nil
+}
+
+// toDB stores a time as microseconds since the epoch (UTC by construction); NULL is zero.
+func toDB(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromDB(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(v.Int64).UTC()
+}

@@ -1,0 +1,144 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migration is one numbered schema change, from migrations/NNNN_name.sql.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations are the embedded schema changes in order; loadMigrations has checked they are
+// numbered 1..n without gaps.
+var migrations = mustLoadMigrations()
+
+func mustLoadMigrations() []migration {
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		panic(err) // a build defect, caught by every test of this package
+	}
+	return ms
+}
+
+func loadMigrations(fsys fs.FS) ([]migration, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list migrations: %w", err)
+	}
+	var ms []migration
+	for _, n := range names {
+		base := strings.TrimSuffix(path.Base(n), ".sql")
+		num, name, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v < 1 {
+			return nil, fmt.Errorf("sqlite: migration file %q: want NNNN_name.sql", n)
+		}
+		body, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: read migration %q: %w", n, err)
+		}
+		ms = append(ms, migration{version: v, name: name, sql: string(body)})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("sqlite: migrations are not numbered 1..%d: found %04d_%s at position %d", len(ms), m.version, m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER NOT NULL PRIMARY KEY,
+	name       TEXT    NOT NULL,
+	applied_at INTEGER NOT NULL
+) STRICT`
+
+// migrate applies migrations up to and including version upTo, each in its own transaction.
+// The current version is re-read inside each transaction, so two processes opening the same new
+// file at once apply each migration once.
+func migrate(ctx context.Context, db *sql.DB, upTo int, log *slog.Logger) error {
+	if _, err := db.ExecContext(ctx, createMigrationsTable); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	cur, err := schemaVersion(ctx, db)
+	if err != nil {
+		return err
+	}
+	if cur > len(migrations) {
+		return fmt.Errorf("database schema is at version %d, newer than this binary knows (%d): run a newer adofleet", cur, len(migrations))
+	}
+	for _, m := range migrations[:upTo] {
+		applied, err := applyOne(ctx, db, m)
+		if err != nil {
+			return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+		}
+		if applied {
+			log.Info("applied schema migration", "version", m.version, "name", m.name)
+		}
+	}
+	return nil
+}
+
+// applyOne applies m unless the database is already at or past it.
+func applyOne(ctx context.Context, db *sql.DB, m migration) (applied bool, err error) {
+	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: see the writer's DSN
+	if err != nil {
+		return false, fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	cur, err := schemaVersion(ctx, tx)
+	if err != nil {
+		return false, err
+	}
+	if cur >= m.version {
+		return false, tx.Rollback()
+	}
+	if cur != m.version-1 {
+		return false, fmt.Errorf("database is at version %d, cannot apply %d", cur, m.version)
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return false, fmt.Errorf("apply: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		m.version, m.name, time.Now().UnixMicro()); err != nil {
+		return false, fmt.Errorf("record: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("commit: %w", err)
+	}
+	return true, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// schemaVersion is the highest applied migration, 0 for a new database.
+func schemaVersion(ctx context.Context, q querier) (int, error) {
+	var v int
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,139 @@
+package sqlite_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/adofleet/adofleet/internal/store"
+	"github.com/adofleet/adofleet/internal/store/sqlite"
+)
+
+func TestPruneAgents(t *testing.T) {
+	t.Parallel()
+	s, _ := openTemp(t, sqlite.Options{})
+	ctx := t.Context()
+	seed := []store.AgentRecord{
+		{Name: "gone-old", State: store.StateGone, UpdatedAt: base.Add(-2 * time.Hour)},
+		{Name: "gone-at-cutoff", State: store.StateGone, UpdatedAt: base},
+		{Name: "gone-recent", State: store.StateGone, UpdatedAt: base.Add(time.Minute)},
+		{Name: "gone-no-time", State: store.StateGone},
+		{Name: "registered-old", State: store.StateRegistered, UpdatedAt: base.Add(-2 * time.Hour)},
+		{Name: "draining-old", State: store.StateDraining, UpdatedAt: base.Add(-2 * time.Hour)},
+	}
+	for _, r := range seed {
+		r.Pool = "linux"
+		if err := s.CreateAgent(ctx, r); err != nil {
+			t.Fatalf("CreateAgent(%q): %v", r.Name, err)
+		}
+	}
+	n, err := s.PruneAgents(ctx, base)
+	if err != nil {
+		t.Fatalf("PruneAgents: %v", err)
+	}
+	if n != 2 {
+		t.Errorf("PruneAgents removed %d, want 2", n)
+	}
+	left, err := s.ListAgents(ctx, "")
+	if err != nil {
+		t.Fatalf("ListAgents: %v", err)
+	}
+	var names []string
+	for _, r := range left {
+		names = append(names, r.Name)
+	}
+	want := []string{"draining-old", "gone-at-cutoff", "gone-recent", "registered-old"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("records left after prune (-want +got):\n%s", diff)
+	}
+	if n, err := s.PruneAgents(ctx, base); err != nil || n != 0 {
+		t.Errorf("second PruneAgents: got %d, %v; want 0, nil", n, err)
+	}
+}
+
+func TestPruneDecisions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		keep     int
+		want     map[string]int // decisions left per pool
+		wantGone int
+	}{
+		{"keep three", 3, map[string]int{"busy": 3, "quiet": 2}, 7},
+		{"keep more than there are", 50, map[string]int{"busy": 10, "quiet": 2}, 0},
+		{"keep none", 0, map[string]int{}, 12},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := openTemp(t, sqlite.Options{})
+			ctx := t.Context()
+			appendN := func(pool string, n int) {
+				for i := range n {
+					d := store.Decision{Time: base.Add(time.Duration(i) * time.Second), Pool: pool, Action: "launch", Target: fmt.Sprint(i)}
+					if err := s.AppendDecision(ctx, d); err != nil {
+						t.Fatalf("AppendDecision: %v", err)
+					}
+				}
+			}
+			total := map[string]int{"quiet": 2, "busy": 10}
+			for pool, n := range total {
+				appendN(pool, n)
+			}
+			n, err := s.PruneDecisions(ctx, tc.keep)
+			if err != nil {
+				t.Fatalf("PruneDecisions(%d): %v", tc.keep, err)
+			}
+			if n != tc.wantGone {
+				t.Errorf("PruneDecisions(%d) removed %d, want %d", tc.keep, n, tc.wantGone)
+			}
+			got := map[string]int{}
+			for _, pool := range []string{"busy", "quiet"} {
+				ds, err := s.ListDecisions(ctx, pool, 0)
+				if err != nil {
+					t.Fatalf("ListDecisions(%q): %v", pool, err)
+				}
+				if len(ds) == 0 {
+					continue
+				}
+				got[pool] = len(ds)
+				// The newest survive: the oldest left is number total-left of 0..total-1.
+				oldest := base.Add(time.Duration(total[pool]-len(ds)) * time.Second)
+				if !ds[len(ds)-1].Time.Equal(oldest) || !ds[0].Time.Equal(base.Add(time.Duration(total[pool]-1)*time.Second)) {
+					t.Errorf("pool %q: kept %v .. %v, want the newest %d", pool, ds[len(ds)-1].Time, ds[0].Time, len(ds))
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("decisions left per pool (-want +got):\n%s", diff)
+			}
+		})
+	}
+	s, _ := openTemp(t, sqlite.Options{})
+	if _, err := s.PruneDecisions(t.Context(), -1); err == nil {
+		t.Error("PruneDecisions(-1): got nil error, want an error")
+	}
+}
+
+// Decisions made at the same instant come back newest-appended first.
+func TestDecisionsSameInstant(t *testing.T) {
+	t.Parallel()
+	s, _ := openTemp(t, sqlite.Options{})
+	for _, target := range []string{"first", "second", "third"} {
+		if err := s.AppendDecision(t.Context(), store.Decision{Time: base, Pool: "p", Action: "drain", Target: target}); err != nil {
+			t.Fatalf("AppendDecision: %v", err)
+		}
+	}
+	ds, err := s.ListDecisions(t.Context(), "p", 0)
+	if err != nil {
+		t.Fatalf("ListDecisions: %v", err)
+	}
+	var got []string
+	for _, d := range ds {
+		got = append(got, d.Target)
+	}
+	if diff := cmp.Diff([]string{"third", "second", "first"}, got); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+}
