@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Config is the whole adofleet.yaml. Field names are the YAML keys (lowerCamelCase).
 type Config struct {
@@ -20,7 +23,8 @@ type Organization struct {
 	PAT string `yaml:"pat,omitempty" json:"pat,omitempty"`
 	// BearerToken is a secret reference to an OAuth/Entra bearer token; exclusive with PAT.
 	BearerToken string `yaml:"bearerToken,omitempty" json:"bearerToken,omitempty"`
-	// AgentToken is a secret reference to the token handed to agents to register (default: PAT).
+	// AgentToken is a secret reference to the token handed to agents to register (default: PAT,
+	// else BearerToken; see AgentTokenRef).
 	AgentToken string `yaml:"agentToken,omitempty" json:"agentToken,omitempty"`
 	// Timeout bounds each ADO call (default 30s).
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
@@ -76,9 +80,14 @@ type Pool struct {
 	Provider string `yaml:"provider" json:"provider"`
 	// Template is provider-specific (e.g. a task definition); optional.
 	Template string `yaml:"template,omitempty" json:"template,omitempty"`
-	Min      int    `yaml:"min" json:"min"`
-	Max      int    `yaml:"max" json:"max"`
-	Standby  int    `yaml:"standby,omitempty" json:"standby,omitempty"`
+	// Min instances are kept running even with no work (default 0).
+	Min int `yaml:"min" json:"min"`
+	// Max is the licence cap on parallel jobs: live plus starting instances never exceed it.
+	Max int `yaml:"max" json:"max"`
+	// Standby idle, ready agents are kept on top of the demand (default 0).
+	Standby int `yaml:"standby,omitempty" json:"standby,omitempty"`
+	// MaxLaunchPerCycle bounds the launches of one reconcile cycle (default 0: no bound but Max).
+	MaxLaunchPerCycle int `yaml:"maxLaunchPerCycle,omitempty" json:"maxLaunchPerCycle,omitempty"`
 	// IdleTimeout: idle agents above min/standby are drained after this (default 5m).
 	IdleTimeout Duration `yaml:"idleTimeout,omitempty" json:"idleTimeout,omitempty"`
 	// RegistrationTimeout: an instance whose agent is not online by then is terminated (default 10m).
@@ -97,3 +106,35 @@ type Duration time.Duration
 
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats the duration as Go does ("1m30s").
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText writes the Go duration string, so JSON and YAML output reads "30s", not nanoseconds.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText parses a Go duration string ("30s", "5m", "1h30m").
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: use a Go duration such as \"30s\", \"5m\" or \"1h30m\"", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// AgentTokenRef is the secret reference agents register with: AgentToken, else PAT, else
+// BearerToken.
+func (o Organization) AgentTokenRef() string {
+	switch {
+	case o.AgentToken != "":
+		return o.AgentToken
+	case o.PAT != "":
+		return o.PAT
+	default:
+		return o.BearerToken
+	}
+}
+
+// OneJob reports whether the pool's agents run one job each (OneJobPerAgent, default true).
+func (p Pool) OneJob() bool { return p.OneJobPerAgent == nil || *p.OneJobPerAgent }

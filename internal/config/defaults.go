@@ -1,0 +1,52 @@
+package config
+
+import "time"
+
+// Defaults applied by SetDefaults (and documented in docs/config.md).
+const (
+	DefaultControllerID        = "adofleet"
+	DefaultResync              = 30 * time.Second
+	DefaultLogLevel            = "info"
+	DefaultOrgTimeout          = 30 * time.Second
+	DefaultListen              = "127.0.0.1:8080"
+	DefaultSQLitePath          = "./adofleet.db"
+	DefaultIdleTimeout         = 5 * time.Minute
+	DefaultRegistrationTimeout = 10 * time.Minute
+	DefaultOneJobPerAgent      = true
+)
+
+// ListenOff as web.listen disables the dashboard, /metrics and health endpoints.
+const ListenOff = "off"
+
+// Enabled reports whether the web endpoints are served.
+func (w Web) Enabled() bool { return w.Listen != ListenOff }
+
+// SetDefaults fills every unset field that has a default. Parse calls it; call it on a Config built
+// in code before Validate.
+func (c *Config) SetDefaults() {
+	setDefault(&c.Controller.ID, DefaultControllerID)
+	setDefault(&c.Controller.Resync, Duration(DefaultResync))
+	setDefault(&c.Controller.LogLevel, DefaultLogLevel)
+	setDefault(&c.Organization.Timeout, Duration(DefaultOrgTimeout))
+	setDefault(&c.Web.Listen, DefaultListen)
+	if c.Store.SQLite == nil {
+		c.Store.SQLite = &SQLiteStore{}
+	}
+	setDefault(&c.Store.SQLite.Path, DefaultSQLitePath)
+	for i := range c.Pools {
+		p := &c.Pools[i]
+		setDefault(&p.IdleTimeout, Duration(DefaultIdleTimeout))
+		setDefault(&p.RegistrationTimeout, Duration(DefaultRegistrationTimeout))
+		if p.OneJobPerAgent == nil {
+			v := DefaultOneJobPerAgent
+			p.OneJobPerAgent = &v
+		}
+	}
+}
+
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
