@@ -1,0 +1,173 @@
+// Package controller runs one reconcile loop per pool: observe ADO, the provider and the store,
+// ask scaler.Plan what to do, and act with the intent written to the store before the provider is
+// called, so that a crash between any two steps is repaired by the next cycle.
+//
+// Scale-in follows the disable -> re-check -> terminate -> delete protocol so a busy agent is
+// never terminated; each pool keeps one offline placeholder agent so ADO does not fail its jobs at
+// scale to zero.
+package controller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/adofleet/adofleet/internal/provider"
+)
+
+// Controller reconciles the configured pools.
+type Controller struct {
+	opts   Options
+	log    *slog.Logger
+	m      *metrics
+	pools  []*pool
+	byName map[string]*pool
+}
+
+// pool is one configured pool's loop state.
+type pool struct {
+	cfg  PoolConfig
+	prov provider.Provider
+	log  *slog.Logger
+	wake chan struct{} // buffered 1: wake-ups coalesce
+
+	// cycle serialises reconciles of this pool (Run and ReconcileOnce may overlap); it guards
+	// poolID and backoffUntil.
+	cycle        sync.Mutex
+	poolID       int
+	backoffUntil time.Time
+
+	// mu guards what Status reads.
+	mu            sync.Mutex
+	counts        Counts
+	lastReconcile time.Time
+	lastErr       string
+}
+
+// New checks opts, applies defaults and resolves each pool's provider.
+func New(opts Options) (*Controller, error) {
+	opts.setDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("controller.New: %w", err)
+	}
+	c := &Controller{
+		opts:   opts,
+		log:    opts.Logger.With("component", "controller"),
+		m:      newMetrics(opts.Registerer),
+		byName: make(map[string]*pool, len(opts.Pools)),
+	}
+	for _, pc := range opts.Pools {
+		prov, err := opts.Providers.Get(pc.Provider)
+		if err != nil {
+			return nil, fmt.Errorf("controller.New: pool %q: %w", pc.Name, err)
+		}
+		p := &pool{
+			cfg:  pc,
+			prov: prov,
+			log:  c.log.With("pool", pc.Name),
+			wake: make(chan struct{}, 1),
+		}
+		c.pools = append(c.pools, p)
+		c.byName[pc.Name] = p
+	}
+	return c, nil
+}
+
+// Run reconciles every pool, one goroutine each, until ctx ends. Each pool's loop runs a cycle at
+// once, then every Resync or as soon as Wake is called for it. Cycle errors are logged and the loop
+// goes on; Run returns nil when ctx ends.
+func (c *Controller) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, p := range c.pools {
+		wg.Go(func() { c.loop(ctx, p) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func (c *Controller) loop(ctx context.Context, p *pool) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-p.wake:
+		}
+		if _, err := c.reconcile(ctx, p); err != nil && ctx.Err() == nil {
+			p.log.Warn("reconcile failed; retrying next cycle", "err", err)
+		}
+		timer.Reset(c.opts.Resync)
+	}
+}
+
+// Wake asks pool's loop to reconcile now instead of at its next resync (for webhooks, service
+// hooks and provider events). It never blocks; wake-ups before the loop gets to run coalesce.
+// An unknown pool is ignored.
+func (c *Controller) Wake(poolName string) {
+	p, ok := c.byName[poolName]
+	if !ok {
+		c.log.Debug("wake for an unknown pool ignored", "pool", poolName)
+		return
+	}
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ReconcileOnce runs one cycle for the named pool and returns what it observed and did. It is what
+// tests and `adofleet lambda`'s scheduled reconcile call. The error joins the failures of the
+// cycle's steps; the steps that failed are retried by the next cycle.
+func (c *Controller) ReconcileOnce(ctx context.Context, poolName string) (Result, error) {
+	p, ok := c.byName[poolName]
+	if !ok {
+		return Result{}, fmt.Errorf("reconcile: unknown pool %q", poolName)
+	}
+	return c.reconcile(ctx, p)
+}
+
+// Pools returns the configured pool names, in config order.
+func (c *Controller) Pools() []string {
+	names := make([]string, len(c.pools))
+	for i, p := range c.pools {
+		names[i] = p.cfg.Name
+	}
+	return names
+}
+
+func (c *Controller) reconcile(ctx context.Context, p *pool) (Result, error) {
+	p.cycle.Lock()
+	defer p.cycle.Unlock()
+	started := time.Now() // wall time for the duration metric only; decisions use opts.Now
+	cy := c.newCycle(p)
+	res, err := cy.run(ctx)
+	res.ADOCalls = int(cy.ado.calls.Load())
+	c.m.duration.WithLabelValues(p.cfg.Name).Observe(time.Since(started).Seconds())
+	c.m.adoCalls.WithLabelValues(p.cfg.Name).Set(float64(res.ADOCalls))
+	outcome := outcomeOK
+	if err != nil {
+		outcome = outcomeError
+	}
+	c.m.reconciles.WithLabelValues(p.cfg.Name, outcome).Inc()
+	p.log.Debug("reconcile done", "ado_calls", res.ADOCalls, "queued", res.Counts.QueuedJobs,
+		"running", res.Counts.RunningJobs, "launched", res.Launched, "outcome", outcome)
+
+	p.mu.Lock()
+	p.lastReconcile = cy.now
+	p.lastErr = ""
+	if err != nil {
+		p.lastErr = err.Error()
+	}
+	if res.Observed {
+		p.counts = res.Counts
+	}
+	p.mu.Unlock()
+	if res.Observed {
+		c.m.observeCounts(p.cfg.Name, res.Counts)
+	}
+	return res, err
+}

@@ -1,0 +1,94 @@
+package controller
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Outcome label values of adofleet_reconcile_total.
+const (
+	outcomeOK    = "ok"
+	outcomeError = "error"
+)
+
+type metrics struct {
+	reconciles *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	jobs       *prometheus.GaugeVec
+	agents     *prometheus.GaugeVec
+	decisions  *prometheus.CounterVec
+	adoCalls   *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "adofleet",
+			Name:      "reconcile_total",
+			Help:      "Reconcile cycles by pool and outcome (ok, error).",
+		}, []string{"pool", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "adofleet",
+			Name:      "reconcile_duration_seconds",
+			Help:      "Duration of one reconcile cycle by pool.",
+			Buckets:   []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"pool"}),
+		jobs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "adofleet",
+			Name:      "pool_jobs",
+			Help:      "Unfinished job requests in the pool at the last reconcile, by state (queued, running).",
+		}, []string{"pool", "state"}),
+		agents: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "adofleet",
+			Name:      "pool_agents",
+			Help:      "Agents at the last reconcile by state (starting, idle, busy, draining, offline).",
+		}, []string{"pool", "state"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "adofleet",
+			Name:      "decisions_total",
+			Help:      "Actions the controller took, by pool and action.",
+		}, []string{"pool", "action"}),
+		adoCalls: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "adofleet",
+			Name:      "ado_calls_per_reconcile",
+			Help:      "ADO REST calls made by the last reconcile cycle of the pool.",
+		}, []string{"pool"}),
+	}
+	if reg == nil {
+		return m
+	}
+	m.reconciles = register(reg, m.reconciles)
+	m.duration = register(reg, m.duration)
+	m.jobs = register(reg, m.jobs)
+	m.agents = register(reg, m.agents)
+	m.decisions = register(reg, m.decisions)
+	m.adoCalls = register(reg, m.adoCalls)
+	return m
+}
+
+// register registers c, or returns the identical collector a previous controller registered on the
+// same registry (a controller restarted in the same process, as in tests and lambda warm starts).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	err := reg.Register(c)
+	if err == nil {
+		return c
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing
+		}
+	}
+	panic(err) // a clashing metric of another shape: a programming error
+}
+
+func (m *metrics) observeCounts(pool string, c Counts) {
+	m.jobs.WithLabelValues(pool, "queued").Set(float64(c.QueuedJobs))
+	m.jobs.WithLabelValues(pool, "running").Set(float64(c.RunningJobs))
+	m.agents.WithLabelValues(pool, "starting").Set(float64(c.Agents.Starting))
+	m.agents.WithLabelValues(pool, "idle").Set(float64(c.Agents.Idle))
+	m.agents.WithLabelValues(pool, "busy").Set(float64(c.Agents.Busy))
+	m.agents.WithLabelValues(pool, "draining").Set(float64(c.Agents.Draining))
+	m.agents.WithLabelValues(pool, "offline").Set(float64(c.Agents.Offline))
+}

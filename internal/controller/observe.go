@@ -1,0 +1,245 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/adofleet/adofleet/internal/ado"
+	"github.com/adofleet/adofleet/internal/provider"
+	"github.com/adofleet/adofleet/internal/scaler"
+	"github.com/adofleet/adofleet/internal/store"
+)
+
+// observation is everything one cycle read: exactly one job-request list, one agent list, one
+// provider list and one store list per cycle (plus one FindPool the first time).
+type observation struct {
+	placeholder string
+	jobs        []ado.JobRequest
+	agentList   []ado.Agent
+	agents      map[string]ado.Agent // by name
+	insts       []provider.Instance  // ours by tag, live and recently ended
+	recs        []*store.AgentRecord // every state, sorted by name
+	recByName   map[string]*store.AgentRecord
+}
+
+func (cy *cycle) observe(ctx context.Context) error {
+	name := cy.p.cfg.Name
+	poolID, err := cy.resolvePool(ctx)
+	if err != nil {
+		return err
+	}
+	cy.poolID = poolID
+	// Agents before jobs: a job assigned between the two calls then shows up assigned to an agent
+	// the snapshot already has, instead of as a queued job next to an agent already busy with it
+	// (which would launch an agent for a job that has one).
+	agents, err := cy.ado.ListAgents(ctx, poolID)
+	if err != nil {
+		cy.forgetPoolOn(err)
+		return fmt.Errorf("observe: list agents of pool %q: %w", name, err)
+	}
+	jobs, err := cy.ado.ListJobRequests(ctx, poolID)
+	if err != nil {
+		cy.forgetPoolOn(err)
+		return fmt.Errorf("observe: list job requests of pool %q: %w", name, err)
+	}
+	insts, err := cy.p.prov.List(ctx, name)
+	if err != nil {
+		return fmt.Errorf("observe: list instances of pool %q from provider %q: %w", name, cy.p.cfg.Provider, err)
+	}
+	recs, err := cy.c.opts.Store.ListAgents(ctx, name)
+	if err != nil {
+		return fmt.Errorf("observe: list store records of pool %q: %w", name, err)
+	}
+
+	o := observation{
+		placeholder: PlaceholderName(name),
+		jobs:        jobs,
+		agentList:   agents,
+		agents:      make(map[string]ado.Agent, len(agents)),
+		recByName:   make(map[string]*store.AgentRecord, len(recs)),
+	}
+	for _, a := range agents {
+		o.agents[a.Name] = a
+	}
+	for _, in := range insts {
+		// Found by tag, never by name: instances of another controller sharing the account are
+		// not ours to count or touch.
+		if provider.IsOurs(in, name, cy.c.opts.ControllerID) {
+			o.insts = append(o.insts, in)
+		}
+	}
+	for i := range recs {
+		r := recs[i]
+		o.recs = append(o.recs, &r)
+		o.recByName[r.Name] = &r
+	}
+	slices.SortFunc(o.recs, func(a, b *store.AgentRecord) int { return strings.Compare(a.Name, b.Name) })
+	cy.obs = o
+	return nil
+}
+
+// resolvePool returns the pool's ADO id, calling FindPool only when it is not cached.
+func (cy *cycle) resolvePool(ctx context.Context) (int, error) {
+	if cy.p.poolID != 0 {
+		return cy.p.poolID, nil
+	}
+	pl, err := cy.ado.FindPool(ctx, cy.p.cfg.Name)
+	if err != nil {
+		return 0, fmt.Errorf("observe: find pool %q: %w", cy.p.cfg.Name, err)
+	}
+	cy.p.poolID = pl.ID
+	return pl.ID, nil
+}
+
+// forgetPoolOn drops the cached pool id when ADO says it is gone (the pool may have been
+// recreated under a new id).
+func (cy *cycle) forgetPoolOn(err error) {
+	if errors.Is(err, ado.ErrNotFound) {
+		cy.p.poolID = 0
+	}
+}
+
+// agentNameOf is the agent an instance hosts: its AgentName, or its agent tag.
+func agentNameOf(in provider.Instance) string {
+	if in.AgentName != "" {
+		return in.AgentName
+	}
+	return in.Tags[provider.TagAgent]
+}
+
+// instanceFor returns rec's instance: a live one by recorded id, then a live one by agent name,
+// then an ended one (whose Reason says why it ended). Nil when the provider lists none.
+func (o *observation) instanceFor(rec *store.AgentRecord) *provider.Instance {
+	var ended *provider.Instance
+	for i := range o.insts {
+		in := &o.insts[i]
+		if (rec.InstanceID == "" || in.ID != rec.InstanceID) && agentNameOf(*in) != rec.Name {
+			continue
+		}
+		if in.State.Alive() {
+			return in
+		}
+		ended = in
+	}
+	return ended
+}
+
+// launchPending reports whether rec is a launch whose instance the provider does not list yet: it
+// counts against Max like a live instance. A record in StateLaunched with nothing listed counts
+// for up to the registration timeout, since some clouds list a new instance only after a delay.
+func (o *observation) launchPending(rec *store.AgentRecord, p scaler.Policy, now time.Time) bool {
+	inst := o.instanceFor(rec)
+	switch rec.State {
+	case store.StateLaunching:
+		return inst == nil || !inst.State.Alive()
+	case store.StateLaunched:
+		_, registered := o.agents[rec.Name]
+		return inst == nil && !registered && now.Sub(rec.UpdatedAt) < p.RegistrationTimeout
+	}
+	return false
+}
+
+// snapshot builds the scaler's view of the pool.
+func (o *observation) snapshot(pool string, p scaler.Policy, now time.Time) scaler.Snapshot {
+	s := scaler.Snapshot{Pool: pool, Draining: map[string]bool{}}
+	assigned := map[int64]int{} // request id -> agent id, from the agents' assigned requests
+	for _, a := range o.agentList {
+		if a.AssignedRequest != nil {
+			assigned[a.AssignedRequest.RequestID] = a.ID
+		}
+	}
+	for _, j := range o.jobs {
+		if j.Finished() {
+			continue
+		}
+		job := scaler.Job{ID: j.RequestID, QueueTime: j.QueueTime, Demands: j.Demands}
+		switch {
+		case j.ReservedAgent != nil:
+			job.AgentID = j.ReservedAgent.ID
+		case assigned[j.RequestID] != 0:
+			job.AgentID = assigned[j.RequestID] // an agent holds it, whatever the job row says
+		case !j.Queued():
+			job.AgentID = -1 // assigned, to an agent the list does not show
+		}
+		s.Jobs = append(s.Jobs, job)
+	}
+	for _, a := range o.agentList {
+		_, ours := o.recByName[a.Name]
+		s.Agents = append(s.Agents, scaler.Agent{
+			ID:          a.ID,
+			Name:        a.Name,
+			Online:      a.Status == ado.AgentOnline,
+			Enabled:     a.Enabled,
+			Busy:        a.AssignedRequest != nil,
+			Ours:        ours,
+			Placeholder: a.Name == o.placeholder,
+			IdleSince:   idleSince(a),
+			Finished:    p.OneJobPerAgent && a.LastCompleted != nil,
+			CreatedOn:   a.CreatedOn,
+		})
+	}
+	for _, in := range o.insts {
+		if in.State.Alive() {
+			s.Instances = append(s.Instances, scaler.Instance{ID: in.ID, AgentName: agentNameOf(in), LaunchedAt: in.LaunchedAt})
+		}
+	}
+	for _, r := range o.recs {
+		if o.launchPending(r, p, now) {
+			s.Launching++
+		}
+		if r.State == store.StateDraining {
+			s.Draining[r.Name] = true
+		}
+	}
+	return s
+}
+
+// idleSince is the later of the agent's last status change and its last job's finish.
+func idleSince(a ado.Agent) time.Time {
+	t := a.StatusChangedOn
+	if a.LastCompleted != nil && a.LastCompleted.FinishTime != nil && a.LastCompleted.FinishTime.After(t) {
+		t = *a.LastCompleted.FinishTime
+	}
+	return t
+}
+
+// counts summarises the observation for Status and the gauges.
+func (o *observation) counts() Counts {
+	var c Counts
+	for _, j := range o.jobs {
+		switch {
+		case j.Finished():
+		case j.Queued():
+			c.QueuedJobs++
+		default:
+			c.RunningJobs++
+		}
+	}
+	for _, a := range o.agentList {
+		if a.Name == o.placeholder {
+			continue
+		}
+		rec := o.recByName[a.Name]
+		switch {
+		case a.AssignedRequest != nil:
+			c.Agents.Busy++
+		case rec != nil && rec.State == store.StateDraining, a.Status == ado.AgentOnline && !a.Enabled:
+			c.Agents.Draining++
+		case a.Status == ado.AgentOnline:
+			c.Agents.Idle++
+		default:
+			c.Agents.Offline++
+		}
+	}
+	for _, r := range o.recs {
+		if _, registered := o.agents[r.Name]; !registered &&
+			(r.State == store.StateLaunching || r.State == store.StateLaunched) {
+			c.Agents.Starting++
+		}
+	}
+	return c
+}

@@ -1,0 +1,136 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adofleet/adofleet/internal/provider"
+	"github.com/adofleet/adofleet/internal/scaler"
+	"github.com/adofleet/adofleet/internal/store"
+)
+
+// Defaults applied by New.
+const (
+	DefaultResync          = 30 * time.Second
+	DefaultCapacityBackoff = 2 * time.Minute
+	DefaultGoneRetention   = time.Hour
+	DefaultControllerID    = "adofleet"
+)
+
+// ProviderResolver returns the provider a pool's config names. *provider.Registry satisfies it.
+type ProviderResolver interface {
+	Get(name string) (provider.Provider, error)
+}
+
+// ProviderMap is a ProviderResolver over a plain map, for tests and small setups.
+type ProviderMap map[string]provider.Provider
+
+// Get returns the provider named name.
+func (m ProviderMap) Get(name string) (provider.Provider, error) {
+	p, ok := m[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", provider.ErrUnknownProvider, name)
+	}
+	return p, nil
+}
+
+var _ ProviderResolver = (*provider.Registry)(nil)
+
+// PoolConfig is one ADO pool the controller scales.
+type PoolConfig struct {
+	Name     string // agent pool name in ADO
+	Provider string // provider name, resolved through Options.Providers
+	Template string // provider-specific template ("" = the provider's default)
+	Policy   scaler.Policy
+	// Env is extra environment for the pool's agents. Values may be secrets: never logged.
+	Env map[string]string
+}
+
+// Options configures a Controller.
+type Options struct {
+	// ControllerID is set on every instance in the adofleet:controller tag (default "adofleet").
+	ControllerID string
+	// OrgURL is handed to agents as AZP_URL.
+	OrgURL    string
+	ADO       ADO
+	Providers ProviderResolver
+	Store     store.Store
+	Pools     []PoolConfig
+	// AgentToken returns the registration token handed to agents as AZP_TOKEN. Never logged.
+	AgentToken func() string
+	// Resync is the period of each pool's loop when nothing wakes it (default 30s).
+	Resync time.Duration
+	// CapacityBackoff is how long a pool stops launching after the provider reported
+	// insufficient capacity (default 2m).
+	CapacityBackoff time.Duration
+	// GoneRetention is how long records in StateGone are kept for history (default 1h).
+	GoneRetention time.Duration
+	Now           func() time.Time
+	Logger        *slog.Logger
+	// Registerer receives the controller's metrics; nil keeps them unexported.
+	Registerer prometheus.Registerer
+	// NameFunc generates a new agent name for a pool (default "<pool-slug>-<8 random hex>").
+	NameFunc func(pool string) string
+}
+
+func (o *Options) setDefaults() {
+	if o.ControllerID == "" {
+		o.ControllerID = DefaultControllerID
+	}
+	if o.Resync <= 0 {
+		o.Resync = DefaultResync
+	}
+	if o.CapacityBackoff <= 0 {
+		o.CapacityBackoff = DefaultCapacityBackoff
+	}
+	if o.GoneRetention <= 0 {
+		o.GoneRetention = DefaultGoneRetention
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.NameFunc == nil {
+		o.NameFunc = DefaultAgentName
+	}
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.ADO == nil {
+		errs = append(errs, errors.New("ADO is nil"))
+	}
+	if o.Providers == nil {
+		errs = append(errs, errors.New("Providers is nil"))
+	}
+	if o.Store == nil {
+		errs = append(errs, errors.New("Store is nil"))
+	}
+	if o.AgentToken == nil {
+		errs = append(errs, errors.New("AgentToken is nil"))
+	}
+	if o.OrgURL == "" {
+		errs = append(errs, errors.New("OrgURL is empty"))
+	}
+	seen := map[string]bool{}
+	for i, p := range o.Pools {
+		switch {
+		case p.Name == "":
+			errs = append(errs, fmt.Errorf("Pools[%d].Name is empty", i))
+		case seen[p.Name]:
+			errs = append(errs, fmt.Errorf("Pools[%d].Name %q is listed twice", i, p.Name))
+		}
+		seen[p.Name] = true
+		if p.Policy.Max < p.Policy.Min || p.Policy.Max < 0 || p.Policy.Min < 0 {
+			errs = append(errs, fmt.Errorf("Pools[%d] (%s): want 0 <= min <= max, got min %d max %d",
+				i, p.Name, p.Policy.Min, p.Policy.Max))
+		}
+	}
+	return errors.Join(errs...)
+}
