@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/adofleet/adofleet/internal/ado"
+	"github.com/adofleet/adofleet/internal/adosim"
+	"github.com/adofleet/adofleet/internal/controller"
+	"github.com/adofleet/adofleet/internal/provider"
+	"github.com/adofleet/adofleet/internal/provider/local"
+	"github.com/adofleet/adofleet/internal/scaler"
+	"github.com/adofleet/adofleet/internal/store"
+	"github.com/adofleet/adofleet/internal/store/sqlite"
+)
+
+const (
+	demoPool       = "demo"
+	demoController = "adofleet-demo"
+)
+
+// demoOptions shape the demo's workload and pool.
+type demoOptions struct {
+	listen      string
+	jobs        int
+	json        bool
+	rate        float64
+	minDuration time.Duration
+	maxDuration time.Duration
+	max         int
+	standby     int
+	idleTimeout time.Duration
+	resync      time.Duration
+	seed        uint64
+	timeout     time.Duration
+	stateDir    string
+	logLevel    string
+}
+
+func newDemoCmd() *cobra.Command {
+	o := demoOptions{}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run everything embedded: ADO simulator, job generator, controller, local agents, dashboard",
+		Long: `demo runs adofleet end to end with no cloud account and no ADO organization: an ADO
+simulator with the real wire contract, a job generator, the controller scaling a pool with the local
+provider (each agent a child process running a simulated agent that takes one job and exits), the
+SQLite store, and the dashboard and /metrics.
+
+With --jobs N it stops after N jobs have finished and every agent has left the pool, prints a
+summary and exits 0, or 1 if any job was lost, ran twice, or an agent was left behind.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemo(cmd.Context(), cmd, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", `dashboard and /metrics address ("off" to disable)`)
+	f.IntVar(&o.jobs, "jobs", 0, "stop after this many jobs have finished and print a summary (0 = run until interrupted)")
+	f.BoolVar(&o.json, "json", false, "print the summary as JSON")
+	f.Float64Var(&o.rate, "rate", 2, "job arrivals per second (Poisson)")
+	f.DurationVar(&o.minDuration, "min-duration", 1*time.Second, "shortest job")
+	f.DurationVar(&o.maxDuration, "max-duration", 4*time.Second, "longest job")
+	f.IntVar(&o.max, "max", 10, "most agents at once (the pool's licence cap)")
+	f.IntVar(&o.standby, "standby", 0, "idle agents kept ready")
+	f.DurationVar(&o.idleTimeout, "idle-timeout", 10*time.Second, "drain idle agents above standby after this")
+	f.DurationVar(&o.resync, "resync", 2*time.Second, "reconcile timer (each queued job also wakes the controller)")
+	f.Uint64Var(&o.seed, "seed", 1, "random seed of the job generator")
+	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "with --jobs, give up after this long")
+	f.StringVar(&o.stateDir, "state-dir", "", "where the SQLite file and agent work dirs go (default: a temporary directory, removed on exit)")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func (o demoOptions) validate() error {
+	var errs []error
+	if o.jobs < 0 {
+		errs = append(errs, fmt.Errorf("--jobs: want 0 or more, got %d", o.jobs))
+	}
+	if o.rate <= 0 {
+		errs = append(errs, fmt.Errorf("--rate: want more than 0 jobs per second, got %g", o.rate))
+	}
+	if o.minDuration <= 0 || o.maxDuration < o.minDuration {
+		errs = append(errs, fmt.Errorf("--min-duration/--max-duration: want 0 < min <= max, got %s and %s", o.minDuration, o.maxDuration))
+	}
+	if o.max < 1 {
+		errs = append(errs, fmt.Errorf("--max: want at least 1, got %d", o.max))
+	}
+	if o.standby < 0 || o.standby > o.max {
+		errs = append(errs, fmt.Errorf("--standby: want 0..max (%d), got %d", o.max, o.standby))
+	}
+	if o.idleTimeout <= 0 || o.resync <= 0 || o.timeout <= 0 {
+		errs = append(errs, errors.New("--idle-timeout, --resync and --timeout must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// demo is the running embedded system.
+type demo struct {
+	opts   demoOptions
+	log    *slog.Logger
+	org    *adosim.Org
+	ctrl   *controller.Controller
+	local  *local.Provider
+	prov   provider.Provider
+	store  store.Store
+	closer []func()
+}
+
+func (d *demo) close() {
+	for i := len(d.closer) - 1; i >= 0; i-- {
+		d.closer[i]()
+	}
+}
+
+func runDemo(ctx context.Context, cmd *cobra.Command, o demoOptions) error {
+	if err := o.validate(); err != nil {
+		return exitCodeError{code: 2, err: err}
+	}
+	logger, err := newLogger(cmd.ErrOrStderr(), o.logLevel, false)
+	if err != nil {
+		return exitCodeError{code: 2, err: err}
+	}
+	d, err := startDemo(ctx, o, logger)
+	if d != nil {
+		defer d.close()
+	}
+	if err != nil {
+		return err
+	}
+	return d.run(ctx, cmd.OutOrStdout())
+}
+
+// startDemo wires the simulator, store, provider, controller and dashboard together.
+func startDemo(ctx context.Context, o demoOptions, log *slog.Logger) (*demo, error) {
+	d := &demo{opts: o, log: log}
+	dir := o.stateDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "adofleet-demo-")
+		if err != nil {
+			return d, fmt.Errorf("state dir: %w", err)
+		}
+		dir = tmp
+		d.closer = append(d.closer, func() { _ = os.RemoveAll(tmp) })
+	}
+	pat := randomToken()
+	reg := newRegistry()
+
+	d.org = adosim.NewOrg(adosim.OrgOptions{Name: "demo", Seed: o.seed, Logger: log.With("component", "adosim")})
+	if _, err := d.org.AddPool(demoPool); err != nil {
+		return d, fmt.Errorf("simulator: add pool: %w", err)
+	}
+	sim, err := adosim.NewServer(d.org, adosim.ServerOptions{PAT: pat, Logger: log.With("component", "adosim")}).Start("127.0.0.1:0")
+	if err != nil {
+		return d, fmt.Errorf("simulator: %w", err)
+	}
+	d.closer = append(d.closer, func() { _ = sim.Close() })
+
+	client, err := ado.New(ado.Options{OrgURL: sim.URL, PAT: pat, Timeout: 10 * time.Second, Logger: log.With("component", "ado"), Registerer: reg})
+	if err != nil {
+		return d, fmt.Errorf("ado client: %w", err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "adofleet.db"), sqlite.Options{})
+	if err != nil {
+		return d, fmt.Errorf("store: %w", err)
+	}
+	d.store = st
+	d.closer = append(d.closer, func() { _ = st.Close() })
+
+	exe, err := os.Executable()
+	if err != nil {
+		return d, fmt.Errorf("find the adofleet binary for the simulated agents: %w", err)
+	}
+	lp, err := local.New(local.Options{
+		Command: []string{exe, "agent-sim"}, WorkDir: filepath.Join(dir, "agents"),
+		Controller: demoController, Logger: log.With("component", "provider", "provider", "local"),
+		Env: map[string]string{"ADOFLEET_LOG_LEVEL": "warn"},
+	})
+	if err != nil {
+		return d, fmt.Errorf("local provider: %w", err)
+	}
+	d.local = lp
+	d.closer = append(d.closer, func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_ = lp.Close(closeCtx)
+	})
+	d.prov = provider.Instrument("local", lp, reg)
+
+	d.ctrl, err = controller.New(controller.Options{
+		ControllerID: demoController, OrgURL: sim.URL, ADO: client,
+		Providers: controller.ProviderMap{"local": d.prov}, Store: st,
+		Pools: []controller.PoolConfig{{Name: demoPool, Provider: "local", Policy: scaler.Policy{
+			Min: 0, Max: o.max, Standby: o.standby, IdleTimeout: o.idleTimeout,
+			RegistrationTimeout: time.Minute, OneJobPerAgent: true,
+			Capabilities: map[string]string{"Agent.OS": "Linux"},
+		}}},
+		AgentToken: func() string { return pat },
+		Resync:     o.resync, Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return d, fmt.Errorf("controller: %w", err)
+	}
+	if err := d.ctrl.EnsurePlaceholders(ctx); err != nil {
+		return d, fmt.Errorf("register placeholder agents: %w", err)
+	}
+	if o.listen != "off" {
+		addr, err := startWeb(ctx, o.listen, "adofleet demo", d.ctrl, reg, nil, log)
+		if err != nil {
+			return d, err
+		}
+		log.Info("dashboard ready", "url", "http://"+addr+"/", "metrics", "http://"+addr+"/metrics")
+	}
+	log.Info("demo started", "simulator", sim.URL, "pool", demoPool, "max", o.max, "rate_per_s", o.rate, "state_dir", dir)
+	return d, nil
+}
+
+func randomToken() string {
+	b := make([]byte, 20)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

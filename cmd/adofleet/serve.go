@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/adofleet/adofleet/internal/ado"
+	"github.com/adofleet/adofleet/internal/config"
+	"github.com/adofleet/adofleet/internal/controller"
+	"github.com/adofleet/adofleet/internal/provider"
+	"github.com/adofleet/adofleet/internal/provider/local"
+	"github.com/adofleet/adofleet/internal/scaler"
+	"github.com/adofleet/adofleet/internal/secret"
+	"github.com/adofleet/adofleet/internal/store/sqlite"
+)
+
+func newServeCmd() *cobra.Command {
+	var path string
+	var jsonLogs bool
+	cmd := &cobra.Command{
+		Use:   "serve -c FILE",
+		Short: "Run the controller against a real ADO organization",
+		Long: `serve loads the config, resolves its secret references, and runs one reconcile loop per pool
+with the dashboard, /metrics, /healthz and /readyz on web.listen. It stops cleanly on SIGINT or
+SIGTERM, leaving running agents to finish their jobs (they are found again by tag on the next start).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(path)
+			if err != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), err)
+				return exitCodeError{code: 2, err: fmt.Errorf("%s is not valid (run adofleet validate -c %s)", path, path)}
+			}
+			logger, err := newLogger(cmd.ErrOrStderr(), cfg.Controller.LogLevel, jsonLogs)
+			if err != nil {
+				return exitCodeError{code: 2, err: err}
+			}
+			return runServe(cmd.Context(), cfg, logger)
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "adofleet.yaml", "config file")
+	cmd.Flags().BoolVar(&jsonLogs, "log-json", false, "log as JSON lines instead of text")
+	return cmd
+}
+
+// credentials are the resolved secrets serve needs.
+type credentials struct {
+	pat, bearer, agent secret.Value
+}
+
+func resolveCredentials(ctx context.Context, org config.Organization, log *slog.Logger) (credentials, error) {
+	reg := secret.NewRegistry(log.With("component", "secret"))
+	var c credentials
+	var err error
+	if org.PAT != "" {
+		if c.pat, err = reg.Resolve(ctx, org.PAT); err != nil {
+			return c, fmt.Errorf("organization.pat: %w", err)
+		}
+	}
+	if org.BearerToken != "" {
+		if c.bearer, err = reg.Resolve(ctx, org.BearerToken); err != nil {
+			return c, fmt.Errorf("organization.bearerToken: %w", err)
+		}
+	}
+	if c.agent, err = reg.Resolve(ctx, org.AgentTokenRef()); err != nil {
+		return c, fmt.Errorf("organization.agentToken: %w", err)
+	}
+	return c, nil
+}
+
+// runServe wires the config to the packages and runs until ctx ends.
+func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	creds, err := resolveCredentials(ctx, cfg.Organization, log)
+	if err != nil {
+		return err
+	}
+	reg := newRegistry()
+	client, err := ado.New(ado.Options{
+		OrgURL: cfg.Organization.URL, PAT: creds.pat.Reveal(), BearerToken: creds.bearer.Reveal(),
+		Timeout: cfg.Organization.Timeout.D(), Logger: log.With("component", "ado"), Registerer: reg,
+		UserAgent: "adofleet/" + version,
+	})
+	if err != nil {
+		return fmt.Errorf("ado client: %w", err)
+	}
+	st, err := sqlite.Open(ctx, cfg.Store.SQLite.Path, sqlite.Options{Logger: log.With("component", "store"), Registerer: reg})
+	if err != nil {
+		return fmt.Errorf("store %s: %w", cfg.Store.SQLite.Path, err)
+	}
+	defer st.Close()
+	providers, err := buildProviders(cfg, reg, log)
+	if err != nil {
+		return err
+	}
+	ctrl, err := controller.New(controller.Options{
+		ControllerID: cfg.Controller.ID, OrgURL: cfg.Organization.URL, ADO: client,
+		Providers: providers, Store: st, Pools: poolConfigs(cfg),
+		AgentToken: creds.agent.Reveal, Resync: cfg.Controller.Resync.D(),
+		Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return fmt.Errorf("controller: %w", err)
+	}
+	// Placeholders are retried by every cycle; a failure here is worth a warning, not an exit.
+	if err := ctrl.EnsurePlaceholders(ctx); err != nil {
+		log.Warn("register placeholder agents (will retry every cycle)", "err", err)
+	}
+	if cfg.Web.Enabled() {
+		addr, err := startWeb(ctx, cfg.Web.Listen, "adofleet", ctrl, reg, readiness(ctrl), log)
+		if err != nil {
+			return err
+		}
+		log.Info("dashboard ready", "url", "http://"+addr+"/")
+	}
+	log.Info("adofleet serving", "version", version, "pools", len(cfg.Pools), "controller", cfg.Controller.ID)
+	return ctrl.Run(ctx)
+}
+
+// readiness is ready once every pool has reconciled at least once without an error.
+func readiness(ctrl *controller.Controller) func() error {
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		st, err := ctrl.Status(ctx)
+		if err != nil {
+			return err
+		}
+		for _, p := range st.Pools {
+			if p.LastReconcile.IsZero() {
+				return fmt.Errorf("pool %s has not reconciled yet", p.Name)
+			}
+			if p.LastError != "" {
+				return fmt.Errorf("pool %s: last reconcile failed", p.Name)
+			}
+		}
+		return nil
+	}
+}
+
+func buildProviders(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*provider.Registry, error) {
+	providers := provider.NewRegistry()
+	if lc := cfg.Providers.Local; lc != nil {
+		lp, err := local.New(local.Options{
+			Command: lc.Command, WorkDir: lc.WorkDir, Env: lc.Env, Controller: cfg.Controller.ID,
+			Logger: log.With("component", "provider", "provider", "local"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("providers.local: %w", err)
+		}
+		if err := providers.Register("local", provider.Instrument("local", lp, reg)); err != nil {
+			return nil, err
+		}
+	}
+	return providers, nil
+}
+
+func poolConfigs(cfg *config.Config) []controller.PoolConfig {
+	out := make([]controller.PoolConfig, 0, len(cfg.Pools))
+	for _, p := range cfg.Pools {
+		out = append(out, controller.PoolConfig{
+			Name: p.Name, Provider: p.Provider, Template: p.Template, Env: p.Env,
+			Policy: scaler.Policy{
+				Min: p.Min, Max: p.Max, Standby: p.Standby,
+				IdleTimeout: p.IdleTimeout.D(), RegistrationTimeout: p.RegistrationTimeout.D(),
+				OneJobPerAgent: p.OneJob(), Capabilities: p.Capabilities, MaxLaunchPerCycle: p.MaxLaunchPerCycle,
+			},
+		})
+	}
+	return out
+}
