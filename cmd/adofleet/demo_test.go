@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -79,7 +78,7 @@ func TestDemoRejectsBadFlags(t *testing.T) {
 	t.Parallel()
 	_, _, err := runCLI(context.Background(), "demo", "--rate", "0", "--max", "0", "--listen", "off")
 	var ec exitCodeError
-	if !errors.As(err, &ec) || ec.code != 2 {
+	if !asExit(err, &ec) || ec.code != 2 {
 		t.Fatalf("err = %v, want exit code 2", err)
 	}
 	for _, want := range []string{"--rate", "--max"} {
