@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +28,19 @@ func newAgentSimCmd() *cobra.Command {
 				return err
 			}
 			opts.Logger = logger.With("component", "agent-sim", "agent", opts.Name)
+			// A real agent's machine takes a while to boot; the demo simulates it so the dashboard
+			// shows agents starting, as it would on real compute.
+			if v := os.Getenv("ADOFLEET_SIM_BOOT_DELAY"); v != "" {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < 0 {
+					return fmt.Errorf("ADOFLEET_SIM_BOOT_DELAY: want a duration such as 2s, got %q", v)
+				}
+				select {
+				case <-cmd.Context().Done():
+					return cmd.Context().Err()
+				case <-time.After(d):
+				}
+			}
 			return adosim.RunAgent(cmd.Context(), opts)
 		},
 	}

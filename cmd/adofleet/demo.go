@@ -36,6 +36,7 @@ type demoOptions struct {
 	rate        float64
 	minDuration time.Duration
 	maxDuration time.Duration
+	bootTime    time.Duration
 	max         int
 	standby     int
 	idleTimeout time.Duration
@@ -70,6 +71,7 @@ summary and exits 0, or 1 if any job was lost, ran twice, or an agent was left b
 	f.Float64Var(&o.rate, "rate", 2, "job arrivals per second (Poisson)")
 	f.DurationVar(&o.minDuration, "min-duration", 1*time.Second, "shortest job")
 	f.DurationVar(&o.maxDuration, "max-duration", 4*time.Second, "longest job")
+	f.DurationVar(&o.bootTime, "boot-time", 1*time.Second, "simulated time for an agent's machine to boot before it registers")
 	f.IntVar(&o.max, "max", 10, "most agents at once (the pool's licence cap)")
 	f.IntVar(&o.standby, "standby", 0, "idle agents kept ready")
 	f.DurationVar(&o.idleTimeout, "idle-timeout", 10*time.Second, "drain idle agents above standby after this")
@@ -97,6 +99,9 @@ func (o demoOptions) validate() error {
 	}
 	if o.standby < 0 || o.standby > o.max {
 		errs = append(errs, fmt.Errorf("--standby: want 0..max (%d), got %d", o.max, o.standby))
+	}
+	if o.bootTime < 0 {
+		errs = append(errs, fmt.Errorf("--boot-time: want 0 or more, got %s", o.bootTime))
 	}
 	if o.idleTimeout <= 0 || o.resync <= 0 || o.timeout <= 0 {
 		errs = append(errs, errors.New("--idle-timeout, --resync and --timeout must be positive"))
@@ -183,7 +188,7 @@ func startDemo(ctx context.Context, o demoOptions, log *slog.Logger) (*demo, err
 	lp, err := local.New(local.Options{
 		Command: []string{exe, "agent-sim"}, WorkDir: filepath.Join(dir, "agents"),
 		Controller: demoController, Logger: log.With("component", "provider", "provider", "local"),
-		Env: map[string]string{"ADOFLEET_LOG_LEVEL": "warn"},
+		Env: map[string]string{"ADOFLEET_LOG_LEVEL": "warn", "ADOFLEET_SIM_BOOT_DELAY": o.bootTime.String()},
 	})
 	if err != nil {
 		return d, fmt.Errorf("local provider: %w", err)

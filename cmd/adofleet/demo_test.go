@@ -29,7 +29,7 @@ func TestDemoRunsEveryJobOnce(t *testing.T) {
 	go func() {
 		out, errOut, err := runCLI(ctx, "demo", "--jobs", "200", "--json", "--listen", addr,
 			"--rate", "40", "--min-duration", "50ms", "--max-duration", "300ms", "--max", "20",
-			"--resync", "500ms", "--idle-timeout", "2s", "--log-level", "warn", "--state-dir", t.TempDir())
+			"--resync", "500ms", "--boot-time", "200ms", "--idle-timeout", "2s", "--log-level", "warn", "--state-dir", t.TempDir())
 		done <- result{out, errOut, err}
 	}()
 
