@@ -9,12 +9,16 @@ all: build
 build:
 	$(GO) build -o bin/adofleet ./cmd/adofleet
 
-# deps installs what the tests need that Go modules do not bring: Debian's Chromium for the
-# dashboard's real-browser test. Skipped when a Chromium is already there.
+# deps installs what the tests need that Go modules do not bring, from Debian's packages:
+# chromium (the dashboard's real-browser test), python3-botocore (the AWS API models the AWS
+# fakes are checked against) and shellcheck (the agent scripts). Skipped when already there.
+DEB_DEPS := chromium python3-botocore shellcheck
 deps:
-	@command -v chromium >/dev/null 2>&1 || [ -x "$$ADOFLEET_CHROMIUM" ] || { \
-		echo "installing chromium (dashboard browser test)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@missing=""; for p in $(DEB_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 	$(GO) mod download
 
 test: deps
