@@ -1,0 +1,51 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/adofleet/adofleet/internal/config"
+)
+
+func TestECSProviderValidate(t *testing.T) {
+	t.Parallel()
+	valid := func() config.ECSProvider {
+		return config.ECSProvider{
+			Cluster: "agents", TaskDefinition: "ado-agent", Subnets: []string{"subnet-1"},
+			CapacityProviderStrategy: []config.ECSCapacityProviderItem{{Provider: "FARGATE_SPOT", Weight: 4}, {Provider: "FARGATE", Weight: 1, Base: 1}},
+			Secrets:                  []config.ECSSecret{{Name: "AZP_TOKEN", ValueFrom: "arn:aws:ssm:eu-west-1:123456789012:parameter/adofleet/token"}},
+		}
+	}
+	tests := []struct {
+		name string
+		mod  func(*config.ECSProvider)
+		want []string // field paths with an error
+	}{
+		{"valid", func(*config.ECSProvider) {}, nil},
+		{"missing required", func(p *config.ECSProvider) { p.Cluster, p.TaskDefinition, p.Subnets = "", "", nil },
+			[]string{"providers.ecs.cluster", "providers.ecs.taskDefinition", "providers.ecs.subnets"}},
+		{"launch type and strategy", func(p *config.ECSProvider) { p.LaunchType = "FARGATE" }, []string{"providers.ecs.launchType"}},
+		{"no token secret", func(p *config.ECSProvider) { p.Secrets = nil }, []string{"providers.ecs.secrets"}},
+		{"token as plain env", func(p *config.ECSProvider) { p.Env = map[string]string{"AZP_TOKEN": "x"} }, []string{"providers.ecs.env.AZP_TOKEN"}},
+		{"bad secret source", func(p *config.ECSProvider) {
+			p.Secrets[0].ValueFrom = "arn:aws:s3:::bucket/token"
+		}, []string{"providers.ecs.secrets[0].valueFrom"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := valid()
+			tt.mod(&p)
+			var got []string
+			for _, msg := range p.Validate("providers.ecs") {
+				field, _, _ := strings.Cut(msg, ": ")
+				got = append(got, field)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("fields with errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,47 @@
+package ecs
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Label values of adofleet_ecs_tasks_stopped_total{reason_class}: a small fixed set, so the raw
+// stop reason (which holds image names and IDs) goes to the log, never to a label.
+const (
+	ReasonUserInitiated = "user_initiated"  // StopTask (ours or anyone's)
+	ReasonExited        = "exited"          // the agent ran and exited 0
+	ReasonExitError     = "exit_error"      // the agent exited non-zero
+	ReasonCannotPull    = "cannot_pull"     // CannotPullContainerError
+	ReasonResourceInit  = "resource_init"   // ResourceInitializationError (secrets, ENI, logs)
+	ReasonFailedToStart = "failed_to_start" // any other TaskFailedToStart
+	ReasonSpotInterrupt = "spot_interruption"
+	ReasonOther         = "other"
+)
+
+type metrics struct {
+	stopped *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		stopped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "adofleet",
+			Subsystem: "ecs",
+			Name:      "tasks_stopped_total",
+			Help:      "ECS tasks of adofleet seen stopped, by pool and class of stop reason.",
+		}, []string{"pool", "reason_class"}),
+	}
+	if reg != nil {
+		if err := reg.Register(m.stopped); err != nil {
+			// A second provider on the same registry shares the first one's counter.
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				if c, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+					m.stopped = c
+				}
+			}
+		}
+	}
+	return m
+}
