@@ -24,7 +24,7 @@ Start with "adofleet demo": everything embedded, no cloud account and no ADO org
 		SilenceErrors: true,
 		Version:       version,
 	}
-	root.AddCommand(newDemoCmd(), newServeCmd(), newValidateCmd(), newAgentSimCmd())
+	root.AddCommand(newDemoCmd(), newServeCmd(), newValidateCmd(), newAgentSimCmd(), newLambdaCmd())
 	return root
 }
 

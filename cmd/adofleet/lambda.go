@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/adofleet/adofleet/internal/ado"
+	"github.com/adofleet/adofleet/internal/config"
+	"github.com/adofleet/adofleet/internal/controller"
+	"github.com/adofleet/adofleet/internal/store/sqlite"
+)
+
+// Environment variables `adofleet lambda` reads.
+const (
+	// envLambdaHandler picks the handler: reconcile, checks or sqs; unset: by the event's shape.
+	envLambdaHandler = "ADOFLEET_LAMBDA_HANDLER"
+	// envLambdaConfig is the config file's path (default /var/task/adofleet.yaml, next to the
+	// binary in the deployment package or image).
+	envLambdaConfig = "ADOFLEET_CONFIG"
+	// envLambdaConfigYAML holds the whole config inline; it wins over envLambdaConfig. Secrets
+	// stay references (ssm:/..., env:...), never values.
+	envLambdaConfigYAML = "ADOFLEET_CONFIG_YAML"
+	defaultLambdaConfig = "/var/task/adofleet.yaml"
+)
+
+// The handlers `adofleet lambda` serves.
+const (
+	handlerReconcile = "reconcile"
+	handlerChecks    = "checks"
+	handlerSQS       = "sqs"
+)
+
+// errNotImplemented marks the handlers whose issues have not landed yet.
+var errNotImplemented = errors.New("not implemented yet")
+
+func newLambdaCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "lambda",
+		Short: "Run as an AWS Lambda function (scheduled reconcile, checks webhook, SQS events)",
+		Long: `lambda is the entry point of adofleet's Lambda functions. The handler is chosen by
+` + envLambdaHandler + `=reconcile|checks|sqs, or, when unset, by the event's shape: an EventBridge
+scheduled event reconciles every pool, a function URL or API Gateway HTTP request is the checks
+webhook, an SQS batch carries lifecycle events.
+
+The config is read from $` + envLambdaConfigYAML + ` (inline YAML) or the file $` + envLambdaConfig + `
+(default ` + defaultLambdaConfig + `); it is loaded and its secrets resolved once per execution
+environment. Outside Lambda (no AWS_LAMBDA_RUNTIME_API) the command refuses to start.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if os.Getenv("AWS_LAMBDA_RUNTIME_API") == "" {
+				return exitCodeError{code: 2, err: errors.New("lambda: AWS_LAMBDA_RUNTIME_API is not set: this command runs inside AWS Lambda (use serve elsewhere)")}
+			}
+			h, err := newLambdaHandler(os.Getenv(envLambdaHandler), lambdaConfigFromEnv(os.Getenv), cmd.ErrOrStderr())
+			if err != nil {
+				return exitCodeError{code: 2, err: err}
+			}
+			lambda.StartWithOptions(h.Invoke, lambda.WithContext(cmd.Context()))
+			return nil // not reached: the runtime loop exits the process
+		},
+	}
+}
+
+// lambdaConfigFromEnv returns the config loader the environment asks for.
+func lambdaConfigFromEnv(getenv func(string) string) func() (*config.Config, error) {
+	if inline := getenv(envLambdaConfigYAML); inline != "" {
+		return func() (*config.Config, error) { return config.Parse(envLambdaConfigYAML, []byte(inline)) }
+	}
+	path := getenv(envLambdaConfig)
+	if path == "" {
+		path = defaultLambdaConfig
+	}
+	return func() (*config.Config, error) { return config.Load(path) }
+}
+
+// lambdaHandler serves one function's invocations. The controller is built on the first
+// invocation that needs it and kept for the life of the execution environment; a failed build is
+// retried by the next invocation.
+type lambdaHandler struct {
+	kind       string // "" = by event shape
+	loadConfig func() (*config.Config, error)
+	logOut     io.Writer
+
+	mu   sync.Mutex
+	ctrl *controller.Controller
+	log  *slog.Logger
+}
+
+func newLambdaHandler(kind string, load func() (*config.Config, error), logOut io.Writer) (*lambdaHandler, error) {
+	kind = strings.ToLower(strings.TrimSpace(kind))
+	switch kind {
+	case "", handlerReconcile, handlerChecks, handlerSQS:
+	default:
+		return nil, fmt.Errorf("%s=%q: want reconcile, checks or sqs (or unset to choose by event)", envLambdaHandler, kind)
+	}
+	return &lambdaHandler{kind: kind, loadConfig: load, logOut: logOut}, nil
+}
+
+// Invoke dispatches one raw event to its handler.
+func (h *lambdaHandler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
+	kind := h.kind
+	if kind == "" {
+		var err error
+		if kind, err = eventKind(payload); err != nil {
+			return nil, err
+		}
+	}
+	switch kind {
+	case handlerReconcile:
+		var ev events.EventBridgeEvent
+		// Scheduler may send any constant input (often {}); only its shape, not its content, matters.
+		_ = json.Unmarshal(payload, &ev)
+		return h.Reconcile(ctx, ev)
+	case handlerChecks:
+		return nil, fmt.Errorf("lambda checks handler: %w (issue 4: the Approvals-and-Checks webhook)", errNotImplemented)
+	default:
+		return nil, fmt.Errorf("lambda sqs handler: %w (issue 5: lifecycle events)", errNotImplemented)
+	}
+}
+
+// eventKind tells the handler from the event's shape.
+func eventKind(payload json.RawMessage) (string, error) {
+	var probe struct {
+		DetailType     string            `json:"detail-type"`
+		Records        []json.RawMessage `json:"Records"`
+		RequestContext json.RawMessage   `json:"requestContext"`
+	}
+	if err := json.Unmarshal(payload, &probe); err != nil {
+		return "", fmt.Errorf("lambda: the event is not a JSON object: %w", err)
+	}
+	switch {
+	case probe.DetailType != "":
+		return handlerReconcile, nil
+	case len(probe.RequestContext) > 0:
+		return handlerChecks, nil
+	case probe.Records != nil:
+		return handlerSQS, nil
+	}
+	return "", fmt.Errorf("lambda: cannot tell the handler from the event (no detail-type, Records or requestContext); set %s", envLambdaHandler)
+}
+
+// ReconcileOutput is what the reconcile handler returns (visible in the Lambda console and logs).
+type ReconcileOutput struct {
+	Pools []PoolReconcile `json:"pools"`
+}
+
+// PoolReconcile summarises one pool's cycle.
+type PoolReconcile struct {
+	Pool       string `json:"pool"`
+	Queued     int    `json:"queued"`
+	Running    int    `json:"running"`
+	Launched   int    `json:"launched"`
+	Drained    int    `json:"drained"`
+	Terminated int    `json:"terminated"`
+	Error      string `json:"error,omitempty"`
+}
+
+// Reconcile runs one reconcile cycle for every pool. A pool's failure does not stop the others;
+// the returned error joins them, so the invocation counts as failed in Lambda's metrics.
+func (h *lambdaHandler) Reconcile(ctx context.Context, ev events.EventBridgeEvent) (ReconcileOutput, error) {
+	ctrl, log, err := h.controller(ctx)
+	if err != nil {
+		return ReconcileOutput{}, err
+	}
+	log.Debug("scheduled reconcile", "event", ev.ID, "time", ev.Time)
+	if err := ctrl.EnsurePlaceholders(ctx); err != nil {
+		log.Warn("register placeholder agents (will retry next invocation)", "err", err)
+	}
+	var out ReconcileOutput
+	var errs []error
+	for _, name := range ctrl.Pools() {
+		res, err := ctrl.ReconcileOnce(ctx, name)
+		pr := PoolReconcile{
+			Pool: name, Queued: res.Counts.QueuedJobs, Running: res.Counts.RunningJobs,
+			Launched: res.Launched, Drained: res.Drained, Terminated: res.Terminated,
+		}
+		if err != nil {
+			pr.Error = err.Error()
+			errs = append(errs, fmt.Errorf("pool %s: %w", name, err))
+		}
+		out.Pools = append(out.Pools, pr)
+	}
+	return out, errors.Join(errs...)
+}
+
+// controller builds the controller once, as runServe does, minus the dashboard and the loops.
+func (h *lambdaHandler) controller(ctx context.Context) (*controller.Controller, *slog.Logger, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ctrl != nil {
+		return h.ctrl, h.log, nil
+	}
+	cfg, err := h.loadConfig()
+	if err != nil {
+		return nil, nil, fmt.Errorf("lambda: load config: %w", err)
+	}
+	// JSON lines: CloudWatch Logs Insights parses them.
+	log, err := newLogger(h.logOut, cfg.Controller.LogLevel, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lambda: %w", err)
+	}
+	creds, err := resolveCredentials(ctx, cfg.Organization, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lambda: %w", err)
+	}
+	reg := newRegistry()
+	client, err := ado.New(ado.Options{
+		OrgURL: cfg.Organization.URL, PAT: creds.pat.Reveal(), BearerToken: creds.bearer.Reveal(),
+		Timeout: cfg.Organization.Timeout.D(), Logger: log.With("component", "ado"), Registerer: reg,
+		UserAgent: "adofleet/" + version + " (lambda)",
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("lambda: ado client: %w", err)
+	}
+	if cfg.Store.SQLite == nil {
+		return nil, nil, errors.New("lambda: store.sqlite.path is required (use a path under /tmp)")
+	}
+	// The store lives as long as the execution environment; it is not closed between invocations.
+	st, err := openLambdaStore(ctx, cfg, reg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	providers, err := buildProviders(cfg, reg, log)
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("lambda: %w", err)
+	}
+	ctrl, err := controller.New(controller.Options{
+		ControllerID: cfg.Controller.ID, OrgURL: cfg.Organization.URL, ADO: client,
+		Providers: providers, Store: st, Pools: poolConfigs(cfg),
+		AgentToken: creds.agent.Reveal, Resync: cfg.Controller.Resync.D(),
+		Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("lambda: controller: %w", err)
+	}
+	h.ctrl, h.log = ctrl, log.With("component", "lambda")
+	return h.ctrl, h.log, nil
+}
+
+// openLambdaStore opens the SQLite store. On Lambda only /tmp is writable and it is private to
+// one execution environment, so the reconcile function runs with a reserved concurrency of 1
+// (see deploy/terraform/aws); state lost with an environment is rebuilt by the next observe.
+func openLambdaStore(ctx context.Context, cfg *config.Config, reg *prometheus.Registry, log *slog.Logger) (*sqlite.Store, error) {
+	path := cfg.Store.SQLite.Path
+	if os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" && !strings.HasPrefix(path, "/tmp/") {
+		return nil, fmt.Errorf("lambda: store.sqlite.path %q: on Lambda only /tmp is writable; use e.g. /tmp/adofleet.db", path)
+	}
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log.With("component", "store"), Registerer: reg})
+	if err != nil {
+		return nil, fmt.Errorf("lambda: store %s: %w", path, err)
+	}
+	return st, nil
+}

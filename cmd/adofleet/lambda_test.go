@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/adofleet/adofleet/internal/adosim"
+	"github.com/adofleet/adofleet/internal/config"
+)
+
+// scheduledEvent is an EventBridge scheduled event as Lambda delivers it.
+const scheduledEvent = `{"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa","detail-type":"Scheduled Event",
+"source":"aws.events","account":"123456789012","time":"2026-01-10T12:00:00Z","region":"us-east-1",
+"resources":["arn:aws:events:us-east-1:123456789012:rule/adofleet-reconcile"],"detail":{}}`
+
+// TestLambdaReconcileScalesAPool calls the reconcile handler in-process, as the Lambda runtime
+// would on each schedule tick, against the simulator over HTTP with local agent processes.
+func TestLambdaReconcileScalesAPool(t *testing.T) {
+	const pat = "lambda-test-pat-0123456789abcdef"
+	t.Setenv("ADOFLEET_LAMBDA_TEST_PAT", pat)
+
+	org := adosim.NewOrg(adosim.OrgOptions{Name: "contoso"})
+	if _, err := org.AddPool("deploy"); err != nil {
+		t.Fatal(err)
+	}
+	sim, err := adosim.NewServer(org, adosim.ServerOptions{PAT: pat}).Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "adofleet.yaml")
+	cfg := fmt.Sprintf(`organization:
+  url: %s
+  pat: env:ADOFLEET_LAMBDA_TEST_PAT
+controller:
+  id: lambda-test
+store:
+  sqlite:
+    path: %s
+web:
+  listen: "off"
+providers:
+  local:
+    command: [%q, agent-sim]
+    workDir: %s
+pools:
+  - name: deploy
+    provider: local
+    max: 3
+    idleTimeout: 1s
+    registrationTimeout: 1m
+`, sim.URL, filepath.Join(dir, "state.db"), exe, filepath.Join(dir, "agents"))
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	h, err := newLambdaHandler("", lambdaConfigFromEnv(envMap{envLambdaConfig: cfgPath}.get), logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.EventBridgeEvent
+	if err := json.Unmarshal([]byte(scheduledEvent), &ev); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	// First tick: nothing queued; the placeholder agent is registered, nothing launched.
+	out, err := h.Reconcile(ctx, ev)
+	if err != nil {
+		t.Fatalf("first reconcile: %v\n%s", err, logs.String())
+	}
+	if got, want := out.Pools, []PoolReconcile{{Pool: "deploy"}}; len(got) != 1 || got[0] != want[0] {
+		t.Errorf("first reconcile = %+v, want %+v", got, want)
+	}
+	if got := len(org.Agents("deploy")); got != 1 {
+		t.Fatalf("agents after the first tick = %d, want the placeholder only", got)
+	}
+
+	const jobs = 2
+	for range jobs {
+		if _, err := org.QueueJob("deploy", adosim.JobSpec{Duration: 50 * time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Second tick, through Invoke with the raw event as the runtime hands it over.
+	raw, err := h.Invoke(ctx, json.RawMessage(scheduledEvent))
+	if err != nil {
+		t.Fatalf("second reconcile: %v\n%s", err, logs.String())
+	}
+	second := raw.(ReconcileOutput)
+	if got := second.Pools[0]; got.Queued != jobs || got.Launched != jobs {
+		t.Errorf("second reconcile = %+v, want %d queued and %d launched", got, jobs, jobs)
+	}
+
+	// Later ticks: the jobs run on the launched agents, which exit after one job each; the
+	// controller deletes them and the pool is back to its placeholder.
+	for {
+		if _, err := h.Reconcile(ctx, ev); err != nil {
+			t.Fatalf("reconcile: %v", err)
+		}
+		done := true
+		for _, j := range org.Jobs() {
+			done = done && j.State == adosim.JobFinished
+		}
+		if done && len(org.Agents("deploy")) == 1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("pool never settled: jobs %+v agents %+v\n%s", org.Jobs(), org.Agents("deploy"), logs.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	for _, j := range org.Jobs() {
+		if j.Result != "succeeded" || j.Starts != 1 {
+			t.Errorf("job %d: result %q, started %d times; want succeeded once", j.RequestID, j.Result, j.Starts)
+		}
+	}
+	if strings.Contains(logs.String(), pat) {
+		t.Error("the lambda handler logged the PAT")
+	}
+}
+
+// syncBuffer is a log sink safe for the provider's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type envMap map[string]string
+
+func (m envMap) get(k string) string { return m[k] }
+
+func TestLambdaEventKind(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, event, want string
+	}{
+		{"eventbridge schedule", scheduledEvent, handlerReconcile},
+		{"function URL", `{"version":"2.0","rawPath":"/checks","requestContext":{"http":{"method":"POST"}}}`, handlerChecks},
+		{"sqs batch", `{"Records":[{"messageId":"1","eventSource":"aws:sqs","body":"{}"}]}`, handlerSQS},
+		{"unknown", `{"hello":"world"}`, ""},
+		{"not json", `[1,2]`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := eventKind(json.RawMessage(tc.event))
+			if got != tc.want || (tc.want == "") != (err != nil) {
+				t.Errorf("eventKind = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestLambdaUnimplementedHandlers: checks and sqs say which issue brings them, by env var or shape.
+func TestLambdaUnimplementedHandlers(t *testing.T) {
+	t.Parallel()
+	noConfig := func() (*config.Config, error) { return nil, errors.New("must not load the config") }
+	tests := []struct {
+		kind, event, wantIssue string
+	}{
+		{handlerChecks, `{}`, "issue 4"},
+		{handlerSQS, `{}`, "issue 5"},
+		{"", `{"requestContext":{"http":{}}}`, "issue 4"},
+		{"", `{"Records":[]}`, "issue 5"},
+	}
+	for _, tc := range tests {
+		h, err := newLambdaHandler(tc.kind, noConfig, &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = h.Invoke(context.Background(), json.RawMessage(tc.event))
+		if !errors.Is(err, errNotImplemented) || !strings.Contains(err.Error(), tc.wantIssue) {
+			t.Errorf("kind %q event %s: err = %v, want not implemented naming %s", tc.kind, tc.event, err, tc.wantIssue)
+		}
+	}
+}
+
+func TestLambdaRejectsAnUnknownHandler(t *testing.T) {
+	t.Parallel()
+	if _, err := newLambdaHandler("webhook", nil, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), envLambdaHandler) {
+		t.Errorf("err = %v, want it to name %s", err, envLambdaHandler)
+	}
+}
+
+func TestLambdaCommandRefusesOutsideLambda(t *testing.T) {
+	t.Setenv("AWS_LAMBDA_RUNTIME_API", "")
+	_, _, err := runCLI(context.Background(), "lambda")
+	var ec exitCodeError
+	if !errors.As(err, &ec) || ec.code != 2 || !strings.Contains(err.Error(), "AWS_LAMBDA_RUNTIME_API") {
+		t.Errorf("err = %v, want exit 2 naming AWS_LAMBDA_RUNTIME_API", err)
+	}
+}
+
+func TestLambdaInlineConfig(t *testing.T) {
+	t.Parallel()
+	load := lambdaConfigFromEnv(envMap{envLambdaConfigYAML: "organization:\n  url: https://dev.azure.com/x\npools: []\n"}.get)
+	_, err := load()
+	if err == nil || !strings.Contains(err.Error(), envLambdaConfigYAML) {
+		t.Errorf("err = %v, want a config error naming %s", err, envLambdaConfigYAML)
+	}
+}

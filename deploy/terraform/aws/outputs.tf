@@ -1,0 +1,49 @@
+output "cluster_arn" {
+  description = "ARN of the ECS cluster the agents (and in mode ecs the controller) run on."
+  value       = aws_ecs_cluster.this.arn
+}
+
+output "agent_task_definition_family" {
+  description = "Task definition family of the agents (providers.ecs.taskDefinition)."
+  value       = aws_ecs_task_definition.agent.family
+}
+
+output "agent_task_role_arn" {
+  description = "Role the pipeline jobs run with; attach deployment permissions through agent_task_policy_arns."
+  value       = aws_iam_role.agent_task.arn
+}
+
+output "controller_role_arn" {
+  description = "Role of the controller (ECS task role or Lambda execution role)."
+  value       = aws_iam_role.controller.arn
+}
+
+output "pat_parameter_arn" {
+  description = "ARN of the PAT parameter the roles may read (create it out of band)."
+  value       = local.pat_parameter_arn
+}
+
+output "controller_log_group" {
+  description = "Log group of the controller."
+  value       = aws_cloudwatch_log_group.controller.name
+}
+
+output "agent_log_group" {
+  description = "Log group of the agents."
+  value       = aws_cloudwatch_log_group.agents.name
+}
+
+output "checks_url" {
+  description = "URL of the checks webhook (mode lambda), for ADO's Invoke REST API check; null in mode ecs."
+  value       = var.mode == "lambda" ? aws_lambda_function_url.checks[0].function_url : null
+}
+
+output "events_queue_url" {
+  description = "SQS queue of lifecycle events (mode lambda); null in mode ecs."
+  value       = var.mode == "lambda" ? aws_sqs_queue.events[0].url : null
+}
+
+output "config_yaml" {
+  description = "The adofleet config the controller runs with (references only, no secret values)."
+  value       = local.config_yaml
+}
