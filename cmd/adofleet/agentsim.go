@@ -41,7 +41,13 @@ func newAgentSimCmd() *cobra.Command {
 				case <-time.After(d):
 				}
 			}
-			return adosim.RunAgent(cmd.Context(), opts)
+			err = adosim.RunAgent(cmd.Context(), opts)
+			if err != nil && cmd.Context().Err() != nil {
+				// Stopped by SIGTERM/SIGINT (a terminate, a shutdown): a normal end, exit 0. RunAgent
+				// has already finished a running job as canceled and closed the session.
+				return nil
+			}
+			return err
 		},
 	}
 }

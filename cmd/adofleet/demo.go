@@ -26,6 +26,10 @@ import (
 const (
 	demoPool       = "demo"
 	demoController = "adofleet-demo"
+	// demoPATEnv, when set, is the PAT the demo's simulator accepts instead of a random one: for
+	// the test that checks it never leaks, or to call the simulator by hand. Deliberately not a
+	// flag, so it stays out of ps and shell history.
+	demoPATEnv = "ADOFLEET_DEMO_PAT"
 )
 
 // demoOptions shape the demo's workload and pool.
@@ -157,7 +161,10 @@ func startDemo(ctx context.Context, o demoOptions, log *slog.Logger) (*demo, err
 		dir = tmp
 		d.closer = append(d.closer, func() { _ = os.RemoveAll(tmp) })
 	}
-	pat := randomToken()
+	pat := os.Getenv(demoPATEnv)
+	if pat == "" {
+		pat = randomToken()
+	}
 	reg := newRegistry()
 
 	d.org = adosim.NewOrg(adosim.OrgOptions{Name: "demo", Seed: o.seed, Logger: log.With("component", "adosim")})

@@ -75,13 +75,18 @@ environment. Outside Lambda (no AWS_LAMBDA_RUNTIME_API) the command refuses to s
 // lambdaConfigFromEnv returns the config loader the environment asks for.
 func lambdaConfigFromEnv(getenv func(string) string) func() (*config.Config, error) {
 	if inline := getenv(envLambdaConfigYAML); inline != "" {
-		return func() (*config.Config, error) { return config.Parse(envLambdaConfigYAML, []byte(inline)) }
+		return func() (*config.Config, error) {
+			if err := registerSecretSchemes(); err != nil {
+				return nil, err
+			}
+			return config.Parse(envLambdaConfigYAML, []byte(inline))
+		}
 	}
 	path := getenv(envLambdaConfig)
 	if path == "" {
 		path = defaultLambdaConfig
 	}
-	return func() (*config.Config, error) { return config.Load(path) }
+	return func() (*config.Config, error) { return loadConfig(path) }
 }
 
 // lambdaHandler serves one function's invocations. The controller is built on the first
@@ -210,7 +215,11 @@ func (h *lambdaHandler) controller(ctx context.Context) (*controller.Controller,
 	if err != nil {
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
-	creds, err := resolveCredentials(ctx, cfg.Organization, log)
+	ac, err := loadAWS(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lambda: %w", err)
+	}
+	creds, err := resolveCredentials(ctx, cfg, ac, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
@@ -231,7 +240,7 @@ func (h *lambdaHandler) controller(ctx context.Context) (*controller.Controller,
 	if err != nil {
 		return nil, nil, err
 	}
-	providers, err := buildProviders(cfg, reg, log)
+	providers, err := buildProviders(cfg, ac, reg, log)
 	if err != nil {
 		st.Close()
 		return nil, nil, fmt.Errorf("lambda: %w", err)

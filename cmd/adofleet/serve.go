@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
@@ -15,7 +16,6 @@ import (
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/provider/local"
 	"github.com/adofleet/adofleet/internal/scaler"
-	"github.com/adofleet/adofleet/internal/secret"
 	"github.com/adofleet/adofleet/internal/store/sqlite"
 )
 
@@ -30,7 +30,7 @@ with the dashboard, /metrics, /healthz and /readyz on web.listen. It stops clean
 SIGTERM, leaving running agents to finish their jobs (they are found again by tag on the next start).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(path)
+			cfg, err := loadConfig(path)
 			if err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), err)
 				return exitCodeError{code: 2, err: fmt.Errorf("%s is not valid (run adofleet validate -c %s)", path, path)}
@@ -47,34 +47,13 @@ SIGTERM, leaving running agents to finish their jobs (they are found again by ta
 	return cmd
 }
 
-// credentials are the resolved secrets serve needs.
-type credentials struct {
-	pat, bearer, agent secret.Value
-}
-
-func resolveCredentials(ctx context.Context, org config.Organization, log *slog.Logger) (credentials, error) {
-	reg := secret.NewRegistry(log.With("component", "secret"))
-	var c credentials
-	var err error
-	if org.PAT != "" {
-		if c.pat, err = reg.Resolve(ctx, org.PAT); err != nil {
-			return c, fmt.Errorf("organization.pat: %w", err)
-		}
-	}
-	if org.BearerToken != "" {
-		if c.bearer, err = reg.Resolve(ctx, org.BearerToken); err != nil {
-			return c, fmt.Errorf("organization.bearerToken: %w", err)
-		}
-	}
-	if c.agent, err = reg.Resolve(ctx, org.AgentTokenRef()); err != nil {
-		return c, fmt.Errorf("organization.agentToken: %w", err)
-	}
-	return c, nil
-}
-
 // runServe wires the config to the packages and runs until ctx ends.
 func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	creds, err := resolveCredentials(ctx, cfg.Organization, log)
+	ac, err := loadAWS(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	creds, err := resolveCredentials(ctx, cfg, ac, log)
 	if err != nil {
 		return err
 	}
@@ -92,10 +71,11 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("store %s: %w", cfg.Store.SQLite.Path, err)
 	}
 	defer st.Close()
-	providers, err := buildProviders(cfg, reg, log)
+	providers, stopProviders, err := buildProvidersWithStop(cfg, ac, reg, log)
 	if err != nil {
 		return err
 	}
+	defer stopProviders()
 	ctrl, err := controller.New(controller.Options{
 		ControllerID: cfg.Controller.ID, OrgURL: cfg.Organization.URL, ADO: client,
 		Providers: providers, Store: st, Pools: poolConfigs(cfg),
@@ -108,6 +88,9 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	// Placeholders are retried by every cycle; a failure here is worth a warning, not an exit.
 	if err := ctrl.EnsurePlaceholders(ctx); err != nil {
 		log.Warn("register placeholder agents (will retry every cycle)", "err", err)
+	}
+	if err := startCloudWatch(ctx, cfg, ac, ctrl, reg, log); err != nil {
+		return err
 	}
 	if cfg.Web.Enabled() {
 		addr, err := startWeb(ctx, cfg.Web.Listen, "adofleet", ctrl, reg, readiness(ctrl), log)
@@ -141,21 +124,46 @@ func readiness(ctrl *controller.Controller) func() error {
 	}
 }
 
-func buildProviders(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*provider.Registry, error) {
-	providers := provider.NewRegistry()
+// buildProviders registers the configured providers; ac is nil when no AWS part is configured.
+func buildProviders(cfg *config.Config, ac *aws.Config, reg prometheus.Registerer, log *slog.Logger) (*provider.Registry, error) {
+	providers, _, err := buildProvidersWithStop(cfg, ac, reg, log)
+	return providers, err
+}
+
+// buildProvidersWithStop is buildProviders plus what to run at shutdown. Agents normally outlive
+// serve and are found again by the next start; but the local provider with no workDir keeps its
+// agents' state in a temporary directory the next start cannot know, so they would be left running
+// unseen: stop terminates those.
+func buildProvidersWithStop(cfg *config.Config, ac *aws.Config, reg prometheus.Registerer, log *slog.Logger) (providers *provider.Registry, stop func(), err error) {
+	providers = provider.NewRegistry()
+	stop = func() {}
 	if lc := cfg.Providers.Local; lc != nil {
+		llog := log.With("component", "provider", "provider", "local")
 		lp, err := local.New(local.Options{
 			Command: lc.Command, WorkDir: lc.WorkDir, Env: lc.Env, Controller: cfg.Controller.ID,
-			Logger: log.With("component", "provider", "provider", "local"),
+			Logger: llog,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("providers.local: %w", err)
+			return nil, stop, fmt.Errorf("providers.local: %w", err)
 		}
 		if err := providers.Register("local", provider.Instrument("local", lp, reg)); err != nil {
-			return nil, err
+			return nil, stop, err
+		}
+		if lc.WorkDir == "" {
+			stop = func() {
+				llog.Info("stopping local agents: providers.local.workDir is not set, so a restart could not find them")
+				ctx, cancel := context.WithTimeout(context.Background(), local.DefaultTerminateGrace+5*time.Second)
+				defer cancel()
+				if err := lp.Close(ctx); err != nil {
+					llog.Warn("stopping local agents", "err", err)
+				}
+			}
 		}
 	}
-	return providers, nil
+	if err := addAWSProviders(providers, cfg, ac, reg, log); err != nil {
+		return nil, stop, err
+	}
+	return providers, stop, nil
 }
 
 func poolConfigs(cfg *config.Config) []controller.PoolConfig {

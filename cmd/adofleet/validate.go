@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/adofleet/adofleet/internal/config"
 )
 
 func newValidateCmd() *cobra.Command {
@@ -15,7 +13,7 @@ func newValidateCmd() *cobra.Command {
 		Short: "Check a config file and print every error with its line and field",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(path)
+			cfg, err := loadConfig(path)
 			if err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), err)
 				return exitCodeError{code: 2, err: fmt.Errorf("%s is not valid", path)}

@@ -152,6 +152,9 @@ func (d *decoder) structFields(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		child := joinPath(path, name)
+		if name == "" {
+			child = joinPath(path, `""`) // an empty key still gets a name in the message
+		}
 		if first, dup := seen[name]; dup {
 			d.errorAt(k, child, "duplicate key; first set on line %d", first.Line)
 			continue

@@ -13,6 +13,14 @@ const (
 	DefaultIdleTimeout         = 5 * time.Minute
 	DefaultRegistrationTimeout = 10 * time.Minute
 	DefaultOneJobPerAgent      = true
+	DefaultSecretTTL           = 5 * time.Minute
+	DefaultECSContainerName    = "agent"
+	DefaultECSCallTimeout      = 30 * time.Second
+	DefaultECSMaxAttempts      = 5
+	DefaultEC2Mode             = "instances"
+	DefaultEC2Concurrency      = 8
+	DefaultCloudWatchNamespace = "adofleet"
+	DefaultCloudWatchInterval  = time.Minute
 )
 
 // ListenOff as web.listen disables the dashboard, /metrics and health endpoints.
@@ -28,11 +36,23 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.Controller.Resync, Duration(DefaultResync))
 	setDefault(&c.Controller.LogLevel, DefaultLogLevel)
 	setDefault(&c.Organization.Timeout, Duration(DefaultOrgTimeout))
+	setDefault(&c.Organization.SecretTTL, Duration(DefaultSecretTTL))
 	setDefault(&c.Web.Listen, DefaultListen)
 	if c.Store.SQLite == nil {
 		c.Store.SQLite = &SQLiteStore{}
 	}
 	setDefault(&c.Store.SQLite.Path, DefaultSQLitePath)
+	if e := c.Providers.ECS; e != nil {
+		setDefault(&e.ContainerName, DefaultECSContainerName)
+		setDefault(&e.CallTimeout, Duration(DefaultECSCallTimeout))
+		setDefault(&e.MaxAttempts, DefaultECSMaxAttempts)
+	}
+	if e := c.Providers.EC2; e != nil {
+		setDefault(&e.Mode, DefaultEC2Mode)
+		setDefault(&e.Concurrency, DefaultEC2Concurrency)
+	}
+	setDefault(&c.CloudWatch.Namespace, DefaultCloudWatchNamespace)
+	setDefault(&c.CloudWatch.Interval, Duration(DefaultCloudWatchInterval))
 	for i := range c.Pools {
 		p := &c.Pools[i]
 		setDefault(&p.IdleTimeout, Duration(DefaultIdleTimeout))

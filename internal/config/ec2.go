@@ -8,7 +8,7 @@ import (
 // EC2Provider runs each agent on its own EC2 instance from a launch template, or grows an Auto
 // Scaling group. It mirrors ec2.Options; cmd/adofleet maps one to the other.
 type EC2Provider struct {
-	// Region of the instances (default: the AWS SDK's usual lookup, AWS_REGION and so on).
+	// Region of the instances (default: aws.region, else the AWS SDK's lookup, AWS_REGION...).
 	Region string `yaml:"region,omitempty" json:"region,omitempty"`
 	// LaunchTemplate the instances start from (instances mode).
 	LaunchTemplate EC2LaunchTemplate `yaml:"launchTemplate,omitempty" json:"launchTemplate,omitempty"`
@@ -32,6 +32,10 @@ type EC2Provider struct {
 	AgentPackageURL string `yaml:"agentPackageUrl,omitempty" json:"agentPackageUrl,omitempty"`
 	// Concurrency bounds parallel RunInstances calls per launch (default 8).
 	Concurrency int `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
+	// Endpoint and AutoScalingEndpoint override the EC2 and Auto Scaling endpoints (for testing
+	// and VPC endpoints).
+	Endpoint            string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
+	AutoScalingEndpoint string `yaml:"autoScalingEndpoint,omitempty" json:"autoScalingEndpoint,omitempty"`
 }
 
 // EC2LaunchTemplate names a launch template by ID or name, and its version ("$Latest",
@@ -52,9 +56,14 @@ var (
 // (e.g. "providers.ec2.launchTemplate: set id or name").
 func (p *EC2Provider) Validate(path string) []string {
 	var msgs []string
-	add := func(field, format string, args ...any) {
-		msgs = append(msgs, fmt.Sprintf("%s.%s: %s", path, field, fmt.Sprintf(format, args...)))
-	}
+	p.check(func(field, msg string) { msgs = append(msgs, path+"."+field+": "+msg) })
+	return msgs
+}
+
+// check reports each problem with its field's path relative to the section; the config loader
+// places it on that field's line.
+func (p *EC2Provider) check(report func(field, msg string)) {
+	add := func(field, format string, args ...any) { report(field, fmt.Sprintf(format, args...)) }
 	lt := p.LaunchTemplate
 	switch p.Mode {
 	case "", "instances":
@@ -93,5 +102,4 @@ func (p *EC2Provider) Validate(path string) []string {
 	if p.Concurrency < 0 {
 		add("concurrency", "must not be negative")
 	}
-	return msgs
 }

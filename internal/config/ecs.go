@@ -8,7 +8,7 @@ import (
 // ECSProvider runs each agent as an Amazon ECS task (Fargate or EC2 capacity providers). It
 // mirrors ecs.Options; cmd/adofleet maps one to the other.
 type ECSProvider struct {
-	// Region of the cluster (default: the AWS SDK's usual lookup, AWS_REGION and so on).
+	// Region of the cluster (default: aws.region, else the AWS SDK's lookup, AWS_REGION...).
 	Region string `yaml:"region,omitempty" json:"region,omitempty"`
 	// Cluster name or ARN.
 	Cluster string `yaml:"cluster" json:"cluster"`
@@ -39,13 +39,15 @@ type ECSProvider struct {
 	CallTimeout Duration `yaml:"callTimeout,omitempty" json:"callTimeout,omitempty"`
 	// MaxAttempts of the SDK's retryer per call (default 5).
 	MaxAttempts int `yaml:"maxAttempts,omitempty" json:"maxAttempts,omitempty"`
+	// Endpoint overrides the ECS endpoint (for testing and VPC endpoints).
+	Endpoint string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
 }
 
 // ECSCapacityProviderItem is one item of a capacity-provider strategy.
 type ECSCapacityProviderItem struct {
 	Provider string `yaml:"provider" json:"provider"`
-	Weight   int32  `yaml:"weight,omitempty" json:"weight,omitempty"`
-	Base     int32  `yaml:"base,omitempty" json:"base,omitempty"`
+	Weight   int    `yaml:"weight,omitempty" json:"weight,omitempty"`
+	Base     int    `yaml:"base,omitempty" json:"base,omitempty"`
 }
 
 // ECSSecret is a container secret: ECS fills the variable Name from ValueFrom, an SSM parameter
@@ -61,9 +63,14 @@ var ecsLaunchTypes = map[string]bool{"FARGATE": true, "EC2": true, "EXTERNAL": t
 // (e.g. "providers.ecs.cluster: required").
 func (p *ECSProvider) Validate(path string) []string {
 	var msgs []string
-	add := func(field, format string, args ...any) {
-		msgs = append(msgs, fmt.Sprintf("%s.%s: %s", path, field, fmt.Sprintf(format, args...)))
-	}
+	p.check(func(field, msg string) { msgs = append(msgs, path+"."+field+": "+msg) })
+	return msgs
+}
+
+// check reports each problem with its field's path relative to the section; the config loader
+// places it on that field's line.
+func (p *ECSProvider) check(report func(field, msg string)) {
+	add := func(field, format string, args ...any) { report(field, fmt.Sprintf(format, args...)) }
 	if p.Cluster == "" {
 		add("cluster", "required: the ECS cluster that runs the agents")
 	}
@@ -114,5 +121,4 @@ func (p *ECSProvider) Validate(path string) []string {
 	if p.MaxAttempts < 0 {
 		add("maxAttempts", "must not be negative")
 	}
-	return msgs
 }

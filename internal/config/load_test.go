@@ -37,9 +37,10 @@ func TestParseAppliesDefaults(t *testing.T) {
 	}
 	want := &config.Config{
 		Organization: config.Organization{
-			URL:     "https://dev.azure.com/contoso",
-			PAT:     "env:ADO_PAT",
-			Timeout: config.Duration(30 * time.Second),
+			URL:       "https://dev.azure.com/contoso",
+			PAT:       "env:ADO_PAT",
+			Timeout:   config.Duration(30 * time.Second),
+			SecretTTL: config.Duration(5 * time.Minute),
 		},
 		Controller: config.Controller{ID: "adofleet", Resync: config.Duration(30 * time.Second), LogLevel: "info"},
 		Store:      config.Store{SQLite: &config.SQLiteStore{Path: "./adofleet.db"}},
@@ -53,6 +54,7 @@ func TestParseAppliesDefaults(t *testing.T) {
 			RegistrationTimeout: config.Duration(10 * time.Minute),
 			OneJobPerAgent:      ptr(true),
 		}},
+		CloudWatch: config.CloudWatch{Namespace: "adofleet", Interval: config.Duration(time.Minute)},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)
@@ -160,7 +162,7 @@ func TestErrorsCarryPositionAndNeverTheSecret(t *testing.T) {
 	}
 	want := []config.Error{
 		{File: "adofleet.yaml", Line: 4, Column: 8, Field: "organization.pat",
-			Message: "looks like a literal secret (not shown); keep it in an environment variable or a file and write env:NAME or file:PATH, e.g. env:ADO_PAT"},
+			Message: "looks like a literal secret (not shown); keep it in an environment variable, a file, SSM Parameter Store or Secrets Manager and write env:NAME, file:PATH, ssm:/NAME or secretsmanager:NAME, e.g. env:ADO_PAT"},
 		{File: "adofleet.yaml", Line: 12, Column: 5, Field: "pools[0].maxx", Message: "unknown field; did you mean max?"},
 		{File: "adofleet.yaml", Line: 13, Column: 5, Field: "pools[0].bearerToken", Message: "unknown field; known fields: " +
 			"name, provider, template, min, max, standby, maxLaunchPerCycle, idleTimeout, registrationTimeout, oneJobPerAgent, capabilities, env"},

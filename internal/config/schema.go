@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/adofleet/adofleet/internal/secret"
@@ -101,10 +102,20 @@ func (g *schemaGen) field(t reflect.Type, m fieldMeta) map[string]any {
 		s["minItems"] = m.minItems
 	}
 	if m.secret {
-		s["pattern"] = "^(" + strings.Join(secret.Schemes(), "|") + "):.+$"
-		s["description"] = m.doc + " A reference such as env:NAME or file:PATH, never the secret itself."
+		s["pattern"] = "^(" + strings.Join(secretSchemes(), "|") + "):.+$"
+		s["description"] = m.doc + " A reference such as env:NAME, file:PATH, ssm:/NAME or secretsmanager:NAME, never the secret itself."
 	}
 	return s
+}
+
+// awsSecretSchemes are registered by the adofleet binary (internal/secret/awssecret), which this
+// package does not import; the schema lists them whether or not they are registered yet.
+var awsSecretSchemes = []string{"secretsmanager", "ssm"}
+
+func secretSchemes() []string {
+	all := append(secret.Schemes(), awsSecretSchemes...)
+	slices.Sort(all)
+	return slices.Compact(all)
 }
 
 func (g *schemaGen) typ(t reflect.Type) map[string]any {

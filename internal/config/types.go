@@ -13,6 +13,8 @@ type Config struct {
 	Web          Web          `yaml:"web" json:"web"`
 	Providers    Providers    `yaml:"providers" json:"providers"`
 	Pools        []Pool       `yaml:"pools" json:"pools"`
+	AWS          AWS          `yaml:"aws,omitempty" json:"aws,omitempty"`
+	CloudWatch   CloudWatch   `yaml:"cloudwatch,omitempty" json:"cloudwatch,omitempty"`
 }
 
 // Organization is the ADO organization and how to authenticate to it.
@@ -28,6 +30,9 @@ type Organization struct {
 	AgentToken string `yaml:"agentToken,omitempty" json:"agentToken,omitempty"`
 	// Timeout bounds each ADO call (default 30s).
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// SecretTTL is how long a resolved secret is used before it is resolved again, so a rotated
+	// token is picked up (default 5m).
+	SecretTTL Duration `yaml:"secretTTL,omitempty" json:"secretTTL,omitempty"`
 }
 
 // Controller holds controller-wide settings.
@@ -59,6 +64,29 @@ type Web struct {
 // Providers configures each provider that pools can use.
 type Providers struct {
 	Local *LocalProvider `yaml:"local,omitempty" json:"local,omitempty"`
+	ECS   *ECSProvider   `yaml:"ecs,omitempty" json:"ecs,omitempty"`
+	EC2   *EC2Provider   `yaml:"ec2,omitempty" json:"ec2,omitempty"`
+}
+
+// AWS holds settings shared by every AWS part (the ecs and ec2 providers, CloudWatch, ssm: and
+// secretsmanager: secret references). Credentials come from the AWS SDK's usual chain
+// (environment, shared files, the task or instance role), never from this file.
+type AWS struct {
+	// Region used by every AWS part that sets none (default: the SDK's lookup, AWS_REGION...).
+	Region string `yaml:"region,omitempty" json:"region,omitempty"`
+}
+
+// CloudWatch optionally publishes per-pool gauges (queue depth, busy, idle and starting agents).
+type CloudWatch struct {
+	Enabled bool `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	// Namespace of the metrics (default "adofleet").
+	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// Interval between two publications (default 1m).
+	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
+	// Region overrides aws.region.
+	Region string `yaml:"region,omitempty" json:"region,omitempty"`
+	// Endpoint overrides the service endpoint (for testing and VPC endpoints).
+	Endpoint string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
 }
 
 // LocalProvider runs each agent as a local process.
@@ -76,7 +104,7 @@ type LocalProvider struct {
 type Pool struct {
 	// Name of the agent pool in ADO.
 	Name string `yaml:"name" json:"name"`
-	// Provider that runs the pool's agents: "local".
+	// Provider that runs the pool's agents: "local", "ecs" or "ec2".
 	Provider string `yaml:"provider" json:"provider"`
 	// Template is provider-specific (e.g. a task definition); optional.
 	Template string `yaml:"template,omitempty" json:"template,omitempty"`

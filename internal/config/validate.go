@@ -36,6 +36,8 @@ func validate(c *Config, d *decoder) {
 	v.web(c.Web)
 	v.providers(c.Providers)
 	v.pools(c.Pools, c.Providers)
+	v.aws(c.AWS)
+	v.cloudWatch(c.CloudWatch)
 }
 
 func (v validator) organization(o Organization) {
@@ -50,6 +52,7 @@ func (v validator) organization(o Organization) {
 	v.secretRef("organization.bearerToken", o.BearerToken)
 	v.secretRef("organization.agentToken", o.AgentToken)
 	v.positive("organization.timeout", o.Timeout)
+	v.positive("organization.secretTTL", o.SecretTTL)
 }
 
 // orgURL checks the organization URL. It never echoes the URL: it may carry credentials.
@@ -91,7 +94,7 @@ func (v validator) secretRef(path, ref string) {
 	switch {
 	case err == nil:
 	case errors.Is(err, secret.ErrNotReference):
-		v.errorf(path, "looks like a literal secret (not shown); keep it in an environment variable or a file and write env:NAME or file:PATH, e.g. env:ADO_PAT")
+		v.errorf(path, "looks like a literal secret (not shown); keep it in an environment variable, a file, SSM Parameter Store or Secrets Manager and write env:NAME, file:PATH, ssm:/NAME or secretsmanager:NAME, e.g. env:ADO_PAT")
 	default:
 		v.errorf(path, "%v", err)
 	}
@@ -136,6 +139,26 @@ func (v validator) providers(p Providers) {
 		}
 		v.envKeys("providers.local.env", l.Env)
 	}
+	if e := p.ECS; e != nil {
+		const at = "providers.ecs"
+		e.check(v.under(at))
+		v.region(at+".region", e.Region)
+		v.endpoint(at+".endpoint", e.Endpoint)
+		v.positive(at+".callTimeout", e.CallTimeout)
+		v.envKeys(at+".env", e.Env)
+	}
+	if e := p.EC2; e != nil {
+		const at = "providers.ec2"
+		e.check(v.under(at))
+		v.region(at+".region", e.Region)
+		v.endpoint(at+".endpoint", e.Endpoint)
+		v.endpoint(at+".autoScalingEndpoint", e.AutoScalingEndpoint)
+	}
+}
+
+// under adapts the validator to a section's own checks, which name fields relative to path.
+func (v validator) under(path string) func(field, msg string) {
+	return func(field, msg string) { v.errorf(joinPath(path, field), "%s", msg) }
 }
 
 // providerNames returns every provider adofleet knows and those configured, by YAML key.

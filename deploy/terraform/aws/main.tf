@@ -24,13 +24,13 @@ locals {
 
   # The adofleet config, rendered from the variables. Secrets are references resolved by adofleet
   # at start-up (ssm:...), never values.
-  # TODO(config): the providers.ecs keys follow internal/provider/ecs.Options; check them against
-  # internal/config once its ECS section lands (docs/aws.md says the same).
+  # The keys are internal/config's (docs/config.md); `adofleet validate` checks the result.
   rendered_config = yamlencode({
     organization = { url = var.ado_org_url, pat = "ssm:${var.pat_parameter_name}" }
     controller   = { id = local.controller_id, resync = "30s" }
     store        = { sqlite = { path = "/tmp/adofleet.db" } }
     web          = { listen = var.mode == "ecs" ? "0.0.0.0:8080" : "off" }
+    aws          = { region = local.region }
     providers = {
       ecs = {
         cluster        = var.name
@@ -38,7 +38,7 @@ locals {
         containerName  = local.agent_container
         subnets        = var.subnet_ids
         securityGroups = var.security_group_ids
-        assignPublicIP = var.assign_public_ip
+        assignPublicIp = var.assign_public_ip
         capacityProviderStrategy = [
           for i, p in local.capacity_providers : { provider = p, weight = i == 0 ? 1 : 0, base = 0 }
         ]
