@@ -89,7 +89,7 @@ func (d *demo) generate(ctx context.Context, gen *adosim.Generator) error {
 }
 
 // complete reports whether every generated job has finished and the pool is back to its
-// placeholder alone, with no instance left running.
+// placeholder plus exactly its standby agents (idle), with no other instance running.
 func (d *demo) complete(ctx context.Context) bool {
 	jobs := d.org.Jobs()
 	if len(jobs) < d.opts.jobs {
@@ -100,19 +100,22 @@ func (d *demo) complete(ctx context.Context) bool {
 			return false
 		}
 	}
-	if len(d.org.Agents(demoPool)) > 1 { // the placeholder stays
-		return false
+	standby := d.opts.standby
+	agents := d.org.Agents(demoPool)
+	if len(agents) != 1+standby || d.org.AgentsByState(demoPool)[adosim.AgentIdle] != standby {
+		return false // the placeholder (offline) stays, and so do the standby agents (idle)
 	}
 	insts, err := d.prov.List(ctx, demoPool)
 	if err != nil {
 		return false
 	}
+	alive := 0
 	for _, in := range insts {
 		if in.State.Alive() {
-			return false
+			alive++
 		}
 	}
-	return true
+	return alive == standby
 }
 
 // idleMeter integrates the number of idle agents over time.

@@ -22,7 +22,7 @@ type demoSummary struct {
 	Lost            int     `json:"lost"`      // queued but never finished
 	RanTwice        int     `json:"ran_twice"` // delivered to more than one agent
 	AgentsLaunched  int     `json:"agents_launched"`
-	AgentsLeft      int     `json:"agents_left"` // agents still in the pool besides the placeholder
+	AgentsLeft      int     `json:"agents_left"` // agents still in the pool besides the placeholder and standby
 	MeanWaitSeconds float64 `json:"mean_wait_seconds"`
 	P95WaitSeconds  float64 `json:"p95_wait_seconds"`
 	MaxWaitSeconds  float64 `json:"max_wait_seconds"`
@@ -34,7 +34,7 @@ type demoSummary struct {
 
 // summarize reads the simulator's record of every job and agent. Wait is from queue time to the
 // moment the job was delivered to its agent.
-func summarize(jobs []adosim.JobInfo, agents []adosim.AgentInfo, launched int, idleSeconds float64, elapsed time.Duration) demoSummary {
+func summarize(jobs []adosim.JobInfo, agents []adosim.AgentInfo, standby, launched int, idleSeconds float64, elapsed time.Duration) demoSummary {
 	s := demoSummary{Jobs: len(jobs), AgentsLaunched: launched, IdleAgentSecs: round(idleSeconds), ElapsedSeconds: round(elapsed.Seconds())}
 	var waits []float64
 	for _, j := range jobs {
@@ -58,6 +58,7 @@ func summarize(jobs []adosim.JobInfo, agents []adosim.AgentInfo, launched int, i
 			s.AgentsLeft++
 		}
 	}
+	s.AgentsLeft = max(0, s.AgentsLeft-standby) // standby agents are meant to stay
 	if len(waits) > 0 {
 		sort.Float64s(waits)
 		var sum float64
@@ -91,7 +92,7 @@ func round(f float64) float64 { return math.Round(f*1000) / 1000 }
 // report prints the summary and turns a failed run into exit code 1.
 func (d *demo) report(out io.Writer, started time.Time, idleSeconds float64, runErr error) error {
 	launched := d.launchedCount()
-	s := summarize(d.org.Jobs(), d.org.Agents(demoPool), launched, idleSeconds, time.Since(started))
+	s := summarize(d.org.Jobs(), d.org.Agents(demoPool), d.opts.standby, launched, idleSeconds, time.Since(started))
 	if runErr != nil {
 		s.OK = false
 		s.Problem = strings.TrimPrefix(strings.Join([]string{runErr.Error(), s.Problem}, "; "), "; ")

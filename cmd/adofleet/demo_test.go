@@ -98,3 +98,26 @@ func get(t *testing.T, url string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// TestDemoWithStandbyFinishes checks that a --jobs run with standby agents ends once only the
+// standby agents are left, and that they are not reported as leftovers.
+func TestDemoWithStandbyFinishes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts agent processes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, errOut, err := runCLI(ctx, "demo", "--jobs", "12", "--json", "--listen", "off", "--standby", "2",
+		"--rate", "20", "--min-duration", "50ms", "--max-duration", "200ms", "--boot-time", "100ms",
+		"--resync", "300ms", "--log-level", "warn", "--state-dir", t.TempDir())
+	if err != nil {
+		t.Fatalf("demo failed: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	}
+	var s demoSummary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("summary is not JSON: %v\n%s", err, out)
+	}
+	if !s.OK || s.Succeeded != 12 || s.AgentsLeft != 0 || s.AgentsLaunched < 14 {
+		t.Errorf("summary = %+v, want 12 jobs once each, 2 standby agents launched beyond them, none left over", s)
+	}
+}
