@@ -37,7 +37,7 @@ func newAgentSimCmd() *cobra.Command {
 				}
 				select {
 				case <-cmd.Context().Done():
-					return cmd.Context().Err()
+					return nil // stopped before it registered: nothing to clean up, a normal end
 				case <-time.After(d):
 				}
 			}

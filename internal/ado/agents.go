@@ -79,7 +79,10 @@ func (c *Client) ListAgents(ctx context.Context, poolID int) ([]Agent, error) {
 		method: http.MethodGet, idempotent: true,
 		url: c.orgURL(poolPath(poolID)+"/agents", agentQuery()),
 	}, &out)
-	return out.Value, err
+	if err != nil {
+		return nil, err // never a half-decoded list
+	}
+	return out.Value, nil
 }
 
 // GetAgent returns one agent. The 7.1 spec documents this path only as "Get Pool Permission"
@@ -92,7 +95,10 @@ func (c *Client) GetAgent(ctx context.Context, poolID, agentID int) (Agent, erro
 		method: http.MethodGet, idempotent: true,
 		url: c.orgURL(agentPath(poolID, agentID), agentQuery()),
 	}, &out)
-	return out, err
+	if err != nil {
+		return Agent{}, err // never a half-decoded agent
+	}
+	return out, nil
 }
 
 // addAgentBody is the TaskAgent sent to Agents_Add: only what a new agent may carry (no id,
@@ -129,7 +135,10 @@ func (c *Client) AddAgent(ctx context.Context, poolID int, a Agent) (Agent, erro
 		url:  c.orgURL(poolPath(poolID)+"/agents", withVersion(nil, apiVersion)),
 		body: body, contentType: "application/json",
 	}, &out)
-	return out, err
+	if err != nil {
+		return Agent{}, err // never a half-decoded agent
+	}
+	return out, nil
 }
 
 // SetAgentEnabled enables or disables an agent: PATCH pools/{poolId}/agents/{agentId} with
@@ -150,7 +159,10 @@ func (c *Client) SetAgentEnabled(ctx context.Context, poolID, agentID int, enabl
 		url:  c.orgURL(agentPath(poolID, agentID), withVersion(nil, apiVersion)),
 		body: body, contentType: "application/json",
 	}, &out)
-	return out, err
+	if err != nil {
+		return Agent{}, err // never a half-decoded agent
+	}
+	return out, nil
 }
 
 // DeleteAgent removes an agent from a pool; an agent that is already gone (404) is success.

@@ -67,9 +67,9 @@ func (c *Client) do(ctx context.Context, r request, out any) (http.Header, error
 			c.observeRateLimit(r, res.header)
 		}
 		if err == nil {
-			if out != nil && len(bytes.TrimSpace(res.body)) > 0 {
-				if err := json.Unmarshal(res.body, out); err != nil {
-					return nil, fmt.Errorf("ado: %s: decode response: %w", r.call, err)
+			if out != nil {
+				if err := decodeSuccess(res, out, secrets); err != nil {
+					return nil, fmt.Errorf("ado: %s: %w", r.call, err)
 				}
 			}
 			return res.header, nil
@@ -102,6 +102,35 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	// cut: the body could not be read to its end (connection lost, attempt timed out): a
+	// transport failure, whatever the status said.
+	cut bool
+}
+
+// decodeSuccess decodes a success body into out. Every call that passes out expects a JSON
+// document, so an empty body or a bare null is an error rather than an empty result: a pool whose
+// agent list came back blank from a proxy must not look like a pool with no agents.
+func decodeSuccess(res *response, out any, secrets []string) error {
+	ct := redact(res.header.Get("Content-Type"), secrets...)
+	body := bytes.TrimSpace(res.body)
+	if len(body) == 0 || string(body) == "null" {
+		return fmt.Errorf("decode response: HTTP %d answer has no JSON document (Content-Type %q, %d bytes)",
+			res.status, ct, len(res.body))
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		if !isJSONType(ct) {
+			return fmt.Errorf("decode response: answer is %q, not JSON: %w", ct, err)
+		}
+		return fmt.Errorf("decode response: %w", err)
+	}
+	return nil
+}
+
+// isJSONType reports whether a Content-Type names JSON (application/json, text/json, +json).
+func isJSONType(ct string) bool {
+	mt, _, _ := strings.Cut(strings.ToLower(ct), ";")
+	mt = strings.TrimSpace(mt)
+	return mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json")
 }
 
 // attempt makes one HTTP request under the per-attempt timeout. A non-success status becomes an
@@ -134,19 +163,23 @@ func (c *Client) attempt(ctx context.Context, r request, secrets []string) (*res
 		c.metrics.duration.WithLabelValues(r.op).Observe(time.Since(start).Seconds())
 		return nil, fmt.Errorf("ado: %s: %w", r.call, redacted(err, secrets))
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	drain(resp.Body)
 	c.metrics.duration.WithLabelValues(r.op).Observe(time.Since(start).Seconds())
 	c.metrics.requests.WithLabelValues(r.op, strconv.Itoa(resp.StatusCode)).Inc()
 	res := &response{status: resp.StatusCode, header: resp.Header, body: data}
 	if err != nil {
-		return res, fmt.Errorf("ado: %s: read response: %w", r.call, redacted(err, secrets))
+		res.cut = true
+		return res, fmt.Errorf("ado: %s: read response (HTTP %d, %d bytes read): %w", r.call, resp.StatusCode, len(data), redacted(err, secrets))
 	}
 	ct := resp.Header.Get("Content-Type")
 	switch {
 	case resp.StatusCode == http.StatusNonAuthoritativeInfo:
 		return res, newError(r.call, r.method, resp.StatusCode, ct, data, secrets...)
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		if len(data) > maxBody {
+			return res, fmt.Errorf("ado: %s: response body is larger than %d MiB", r.call, maxBody>>20)
+		}
 		if len(data) > 0 && isHTML(ct, data) {
 			// A sign-in page behind a redirect: the credential was not accepted.
 			e := newError(r.call, r.method, resp.StatusCode, ct, data, secrets...)
@@ -175,8 +208,8 @@ func redacted(err error, secrets []string) error {
 
 // retryable decides whether a failed attempt may be tried again, and names the reason.
 func retryable(r request, res *response, err error) (reason string, ok bool) {
-	if res == nil {
-		// No response: the request may or may not have reached ADO.
+	if res == nil || res.cut {
+		// No (whole) response: the request may or may not have reached ADO.
 		return "transport", r.idempotent
 	}
 	switch {

@@ -67,7 +67,7 @@ func newError(call, method string, status int, contentType string, body []byte, 
 	}
 	switch {
 	case isHTML(contentType, body):
-		e.Message = "ADO returned an HTML sign-in page: the PAT or token is invalid, expired or lacks the scope"
+		e.Message = htmlMessage(status, body)
 	case json.Unmarshal(body, &wire) == nil && (wire.Message != "" || wire.TypeKey != ""):
 		e.Message, e.TypeKey = wire.Message, wire.TypeKey
 	default:
@@ -79,6 +79,42 @@ func newError(call, method string, status int, contentType string, body []byte, 
 	}
 	e.Message = redact(e.Message, secrets...)
 	return e
+}
+
+// htmlMessage describes an HTML answer. ADO answers a credential it does not accept with its
+// sign-in page (203, a 2xx after the redirect, or 401); any other HTML comes from something in
+// between, such as a gateway's 502 page, and is named by its title rather than blamed on the PAT.
+func htmlMessage(status int, body []byte) string {
+	if status < 300 || status == http.StatusUnauthorized {
+		return "ADO returned an HTML sign-in page: the PAT or token is invalid, expired or lacks the scope"
+	}
+	if title := htmlTitle(body); title != "" {
+		return fmt.Sprintf("the answer is an HTML page titled %q, not ADO's JSON (a proxy or gateway in the way?)", title)
+	}
+	return "the answer is an HTML page, not ADO's JSON (a proxy or gateway in the way?)"
+}
+
+// htmlTitle returns the text of the page's <title>, whitespace collapsed and bounded, or "".
+func htmlTitle(body []byte) string {
+	lower := strings.ToLower(string(body[:min(len(body), 4096)]))
+	start := strings.Index(lower, "<title")
+	if start < 0 {
+		return ""
+	}
+	open := strings.IndexByte(lower[start:], '>')
+	if open < 0 {
+		return ""
+	}
+	from := start + open + 1
+	end := strings.Index(lower[from:], "</title")
+	if end < 0 {
+		return ""
+	}
+	title := strings.Join(strings.Fields(string(body[from:from+end])), " ")
+	if r := []rune(title); len(r) > 100 {
+		title = string(r[:100]) + "..."
+	}
+	return title
 }
 
 // isHTML reports whether a response is a web page rather than the JSON the API speaks.

@@ -34,7 +34,10 @@ func (c *Client) jobRequests(ctx context.Context, op, call string, poolID int, q
 		op: op, call: call, method: http.MethodGet, idempotent: true,
 		url: c.orgURL(poolPath(poolID)+"/jobrequests", q),
 	}, &out)
-	return out.Value, err
+	if err != nil {
+		return nil, err // never a half-decoded list
+	}
+	return out.Value, nil
 }
 
 // ListJobRequests returns the pool's unfinished job requests (queued, assigned and running), with

@@ -2,7 +2,6 @@ package adosim
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 )
@@ -91,9 +90,9 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	data, err := readBody(r)
 	if err != nil {
-		return errBadRequest("read body: %v", err)
+		return err
 	}
 	o := s.org
 	o.mu.Lock()

@@ -211,13 +211,29 @@ func writeCollection[T any](w http.ResponseWriter, items []T) {
 	writeJSON(w, http.StatusOK, wireCollection[T]{Count: len(items), Value: items})
 }
 
-// decodeBody reads a JSON body into v; a missing or malformed body is ADO's 400.
-func decodeBody(r *http.Request, v any) error {
-	data, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+// maxRequestBody bounds what the simulator reads of a request body.
+const maxRequestBody = 4 << 20
+
+// readBody reads the whole request body. A body over maxRequestBody is refused rather than cut:
+// cut, it would decode as garbage or append half a log.
+func readBody(r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
 	if err != nil {
-		return errBadRequest("read body: %v", err)
+		return nil, errBadRequest("read body: %v", err)
 	}
-	if len(strings.TrimSpace(string(data))) == 0 {
+	if len(data) > maxRequestBody {
+		return nil, errf(http.StatusRequestEntityTooLarge, "VssRequestContentException", "The request body is larger than %d MiB.", maxRequestBody>>20)
+	}
+	return data, nil
+}
+
+// decodeBody reads a JSON body into v; a missing, null or malformed body is ADO's 400.
+func decodeBody(r *http.Request, v any) error {
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if trimmed := strings.TrimSpace(string(data)); trimmed == "" || trimmed == "null" {
 		return errf(http.StatusBadRequest, "ArgumentNullException", "Value cannot be null.\r\nParameter name: body")
 	}
 	if err := json.Unmarshal(data, v); err != nil {
