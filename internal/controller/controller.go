@@ -142,6 +142,8 @@ func (c *Controller) Pools() []string {
 func (c *Controller) reconcile(ctx context.Context, p *pool) (Result, error) {
 	p.cycle.Lock()
 	defer p.cycle.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, c.opts.CycleTimeout)
+	defer cancel()
 	started := time.Now() // wall time for the duration metric only; decisions use opts.Now
 	cy := c.newCycle(p)
 	res, err := cy.run(ctx)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
+	"time"
 
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/scaler"
@@ -100,6 +101,10 @@ func (cy *cycle) startBatch(ctx context.Context, token string, recs []*store.Age
 		Tags:     provider.TagsFor(cfg.Name, cy.c.opts.ControllerID, "", token),
 		Env:      cy.agentEnv(),
 	})
+	// The provider has answered: what it did is recorded even if ctx ended meanwhile (a shutdown
+	// signal, the cycle timeout), so the next cycle need not rediscover it.
+	rctx, cancel := recordContext(ctx)
+	defer cancel()
 	byAgent := make(map[string]provider.Instance, len(insts))
 	for _, in := range insts {
 		byAgent[agentNameOf(in)] = in
@@ -113,7 +118,7 @@ func (cy *cycle) startBatch(ctx context.Context, token string, recs []*store.Age
 		if in, ok := byAgent[rec.Name]; ok {
 			started++
 			id := in.ID
-			if uerr := cy.update(ctx, rec, func(r *store.AgentRecord) {
+			if uerr := cy.update(rctx, rec, func(r *store.AgentRecord) {
 				r.State, r.InstanceID, r.Reason = store.StateLaunched, id, "instance started"
 			}); uerr != nil {
 				cy.fail(uerr) // next cycle finds the instance by tag and records it then
@@ -127,8 +132,8 @@ func (cy *cycle) startBatch(ctx context.Context, token string, recs []*store.Age
 			continue
 		}
 		failed++
-		if cy.markGone(ctx, rec, "launch failed: "+cause.Error()) {
-			cy.decide(ctx, ActionLaunchFailed, rec.Name, cause.Error())
+		if cy.markGone(rctx, rec, "launch failed: "+cause.Error()) {
+			cy.decide(rctx, ActionLaunchFailed, rec.Name, cause.Error())
 		}
 	}
 	cy.res.Launched += started
@@ -141,6 +146,15 @@ func (cy *cycle) startBatch(ctx context.Context, token string, recs []*store.Age
 		cy.fail(fmt.Errorf("provider %q: launch %s (token %s): %w", cfg.Provider, plural(len(recs), "agent"), token, err))
 	}
 	return started
+}
+
+// recordTimeout bounds the store writes that record what an external call already did.
+const recordTimeout = 10 * time.Second
+
+// recordContext is ctx without its cancellation, bounded by recordTimeout: for recording the
+// outcome of a call that has returned, which a cancellation arriving now must not lose.
+func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 }
 
 // launchFailure is why agent did not start: its own entry of a partial failure, or the error of a

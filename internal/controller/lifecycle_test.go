@@ -303,6 +303,13 @@ func TestWake(t *testing.T) {
 	h := newHarness(t, testPolicy(), false)
 	listed := make(chan struct{}, 1)
 	h.ado.listed = listed
+	launched := make(chan provider.Instance, 1)
+	h.prov.OnLaunch = func(inst provider.Instance, _ provider.LaunchRequest) {
+		select { // never blocks the controller's launch
+		case launched <- inst:
+		default:
+		}
+	}
 	opts := h.options(nil)
 	opts.Resync = time.Hour
 
@@ -330,13 +337,14 @@ func TestWake(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no cycle after Wake")
 	}
-	for range 100 { // the woken cycle launches for the job it saw
-		if h.prov.Running(testPool) == 1 {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+	select { // the woken cycle launches for the job it saw
+	case <-launched:
+	case <-time.After(30 * time.Second): // a liveness guard, not a timing assertion
+		t.Fatal("the woken cycle launched nothing for the queued job")
 	}
-	t.Errorf("running instances = %d after the woken cycle, want 1", h.prov.Running(testPool))
+	if got := h.prov.Running(testPool); got != 1 {
+		t.Errorf("running instances = %d after the woken cycle, want 1", got)
+	}
 }
 
 // TestInterruptedDrainResumed: a crash between disabling an agent and recording its drain leaves

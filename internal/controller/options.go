@@ -18,6 +18,7 @@ const (
 	DefaultResync          = 30 * time.Second
 	DefaultCapacityBackoff = 2 * time.Minute
 	DefaultGoneRetention   = time.Hour
+	DefaultCycleTimeout    = 5 * time.Minute
 	DefaultControllerID    = "adofleet"
 )
 
@@ -69,8 +70,11 @@ type Options struct {
 	CapacityBackoff time.Duration
 	// GoneRetention is how long records in StateGone are kept for history (default 1h).
 	GoneRetention time.Duration
-	Now           func() time.Time
-	Logger        *slog.Logger
+	// CycleTimeout bounds one reconcile cycle, every ADO, provider and store call in it
+	// (default 5m): a call that hangs fails its cycle instead of stalling the pool's loop.
+	CycleTimeout time.Duration
+	Now          func() time.Time
+	Logger       *slog.Logger
 	// Registerer receives the controller's metrics; nil keeps them unexported.
 	Registerer prometheus.Registerer
 	// NameFunc generates a new agent name for a pool (default "<pool-slug>-<8 random hex>").
@@ -89,6 +93,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.GoneRetention <= 0 {
 		o.GoneRetention = DefaultGoneRetention
+	}
+	if o.CycleTimeout <= 0 {
+		o.CycleTimeout = DefaultCycleTimeout
 	}
 	if o.Now == nil {
 		o.Now = time.Now
