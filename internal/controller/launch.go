@@ -16,10 +16,12 @@ import (
 
 // Decision actions the controller records besides the scaler's.
 const (
-	ActionLaunchFailed        = "launch-failed"
-	ActionResumeLaunch        = "resume-launch"
-	ActionDrainAborted        = "drain-aborted"
-	ActionForget              = "forget"
+	ActionLaunchFailed = "launch-failed"
+	ActionResumeLaunch = "resume-launch"
+	ActionDrainAborted = "drain-aborted"
+	ActionForget       = "forget"
+	// ActionStartFailed: an instance ended before its agent registered (with the provider's reason).
+	ActionStartFailed         = "start-failed"
 	ActionRegisterPlaceholder = "register-placeholder"
 )
 

@@ -52,12 +52,12 @@ func (cy *cycle) settle(ctx context.Context) {
 				continue
 			}
 			if !cy.obs.launchPending(rec, cy.p.cfg.Policy, cy.now) && (inst == nil || !inst.State.Alive()) {
-				cy.closeVanished(ctx, rec, "instance ended before its agent registered")
+				cy.closeVanished(ctx, rec, ActionStartFailed, "instance ended before its agent registered")
 			}
 		case store.StateRegistered:
 			switch {
 			case !registered && (inst == nil || !inst.State.Alive()):
-				cy.closeVanished(ctx, rec, "agent and instance both gone")
+				cy.closeVanished(ctx, rec, ActionForget, "agent and instance both gone")
 			case registered && !agent.Enabled && agent.AssignedRequest == nil:
 				// Only a drain disables our agents: this one was interrupted between the disable
 				// and its record. Left alone it would hold a slot forever (disabled agents are
@@ -73,14 +73,16 @@ func (cy *cycle) settle(ctx context.Context) {
 	}
 }
 
-// closeVanished marks rec gone because its agent and instance have both disappeared.
-func (cy *cycle) closeVanished(ctx context.Context, rec *store.AgentRecord, reason string) {
+// closeVanished marks rec gone because its agent and instance have both disappeared, recording the
+// instance's own reason (e.g. an ECS stop reason such as CannotPullContainerError) so it shows in
+// the decisions on the dashboard.
+func (cy *cycle) closeVanished(ctx context.Context, rec *store.AgentRecord, action, reason string) {
 	if inst := cy.obs.instanceFor(rec); inst != nil && inst.Reason != "" {
 		reason += ": " + inst.Reason
 	}
 	if cy.markGone(ctx, rec, reason) {
 		cy.res.RecordsGone++
-		cy.decide(ctx, "forget", rec.Name, reason)
+		cy.decide(ctx, action, rec.Name, reason)
 	}
 }
 
