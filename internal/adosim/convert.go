@@ -129,12 +129,16 @@ func (o *Org) wireEnvLocked(e *environment) wireEnvironment {
 	}
 }
 
-func (o *Org) wireVMLocked(base string, e *environment, r *vmResource) wireVMResource {
-	w := wireVMResource{
-		ID: r.id, Name: r.name, Type: "virtualMachine", Tags: append([]string{}, r.tags...),
-		CreatedBy: o.identityLocked(), CreatedOn: r.createdOn, LastModifiedBy: o.identityLocked(),
-		LastModifiedOn: r.createdOn, EnvironmentReference: wireEnvRef{ID: e.id, Name: e.name},
+// wireEnvResourceLocked is a virtual-machine resource of e, or (id e.groupID) its VM group.
+func (o *Org) wireEnvResourceLocked(e *environment, id int, name string, tags []string, created time.Time) wireEnvResource {
+	return wireEnvResource{
+		ID: id, Name: name, Type: "virtualMachine", Tags: tags, CreatedBy: o.identityLocked(), CreatedOn: created,
+		LastModifiedBy: o.identityLocked(), LastModifiedOn: created, EnvironmentReference: wireEnvRef{ID: e.id, Name: e.name},
 	}
+}
+
+func (o *Org) wireVMLocked(base string, e *environment, r *vmResource) wireVMResource {
+	w := wireVMResource{wireEnvResource: o.wireEnvResourceLocked(e, r.id, r.name, append([]string{}, r.tags...), r.createdOn)}
 	if a := o.agents[r.agentID]; a != nil {
 		wa := o.wireAgentLocked(base, a, agentFlags{capabilities: true})
 		w.Agent = &wa

@@ -52,13 +52,12 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	sess, err := o.sessionLocked(poolID, r.PathValue("sessionId"))
+	sess, unlock, err := s.lockSession(poolID, r.PathValue("sessionId"))
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	if a := o.agents[sess.agentID]; a != nil {
 		o.dropSessionLocked(a, false)
 	} else {
@@ -108,21 +107,16 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) error {
-	poolID, err := pathInt(r, "poolId")
+	poolID, id, err := poolIDAnd64(r, "messageId")
 	if err != nil {
 		return err
 	}
-	id, err := strconv.ParseInt(r.PathValue("messageId"), 10, 64)
+	sess, unlock, err := s.lockSession(poolID, r.URL.Query().Get("sessionId"))
 	if err != nil {
-		return errBadRequest("The value %q of messageId is not a valid integer.", r.PathValue("messageId"))
+		return err
 	}
+	defer unlock()
 	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	sess, err := o.sessionLocked(poolID, r.URL.Query().Get("sessionId"))
-	if err != nil {
-		return err
-	}
 	sess.lastSeen = o.clock.Now()
 	o.ackLocked(sess, id, true)
 	w.WriteHeader(http.StatusNoContent)
@@ -130,13 +124,9 @@ func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updateJobRequest(w http.ResponseWriter, r *http.Request) error {
-	poolID, err := pathInt(r, "poolId")
+	poolID, id, err := poolIDAnd64(r, "requestId")
 	if err != nil {
 		return err
-	}
-	id, err := strconv.ParseInt(r.PathValue("requestId"), 10, 64)
-	if err != nil {
-		return errBadRequest("The value %q of requestId is not a valid integer.", r.PathValue("requestId"))
 	}
 	var in wireJobRequestIn
 	if err := decodeBody(r, &in); err != nil {

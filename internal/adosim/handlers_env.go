@@ -63,13 +63,12 @@ func (s *Server) envFromPath(r *http.Request) (*environment, error) {
 }
 
 func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request) error {
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	e, err := s.envFromPath(r)
+	e, unlock, err := s.lockEnv(r)
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	w2 := o.wireEnvLocked(e)
 	if strings.Contains(strings.ToLower(r.URL.Query().Get("expands")), "resourcereferences") {
 		for _, res := range e.sortedResources() {
@@ -82,13 +81,12 @@ func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listVMResources(w http.ResponseWriter, r *http.Request) error {
 	name := r.URL.Query().Get("name")
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	e, err := s.envFromPath(r)
+	e, unlock, err := s.lockEnv(r)
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	var out []wireVMResource
 	for _, res := range e.sortedResources() {
 		if name == "" || strings.EqualFold(res.name, name) {
@@ -104,13 +102,12 @@ func (s *Server) getVMResource(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	e, err := s.envFromPath(r)
+	e, unlock, err := s.lockEnv(r)
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	res, err := o.vmResourceLocked(e, id)
 	if err != nil {
 		return err
@@ -124,13 +121,12 @@ func (s *Server) deleteVMResource(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	e, err := s.envFromPath(r)
+	e, unlock, err := s.lockEnv(r)
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	if err := o.deleteVMResourceLocked(e, id); err != nil {
 		return err
 	}
@@ -140,13 +136,12 @@ func (s *Server) deleteVMResource(w http.ResponseWriter, r *http.Request) error 
 
 // getVMPool returns the environment's hidden deployment pool, where its VM agents live.
 func (s *Server) getVMPool(w http.ResponseWriter, r *http.Request) error {
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	e, err := s.envFromPath(r)
+	e, unlock, err := s.lockEnv(r)
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	writeJSON(w, http.StatusOK, o.wirePoolRefLocked(o.pools[e.poolID]))
 	return nil
 }
@@ -167,29 +162,25 @@ func (s *Server) groupFromPath(r *http.Request) (*environment, error) {
 }
 
 func (s *Server) getVMGroup(w http.ResponseWriter, r *http.Request) error {
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	e, err := s.groupFromPath(r)
+	e, unlock, err := s.lockGroup(r)
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	writeJSON(w, http.StatusOK, wireVMGroup{
-		ID: e.groupID, Name: e.name, Type: "virtualMachine", Tags: []string{}, CreatedBy: o.identityLocked(),
-		CreatedOn: e.createdOn, LastModifiedBy: o.identityLocked(), LastModifiedOn: e.createdOn,
-		EnvironmentReference: wireEnvRef{ID: e.id, Name: e.name}, PoolID: e.poolID,
+		wireEnvResource: o.wireEnvResourceLocked(e, e.groupID, e.name, []string{}, e.createdOn), PoolID: e.poolID,
 	})
 	return nil
 }
 
 func (s *Server) listGroupVMs(w http.ResponseWriter, r *http.Request) error {
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	e, err := s.groupFromPath(r)
+	e, unlock, err := s.lockGroup(r)
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	var out []wireVirtualMachine
 	for _, res := range e.sortedResources() {
 		vm := wireVirtualMachine{ID: res.id, Tags: append([]string{}, res.tags...)}

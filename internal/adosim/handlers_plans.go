@@ -46,13 +46,12 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := json.Unmarshal(raw, &ev); err != nil || ev.Name == "" || ev.JobID == "" {
 		return errf(http.StatusBadRequest, "ArgumentNullException", "Value cannot be null.\r\nParameter name: eventData (name and jobId are required)")
 	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	p, err := s.planFromPath(r)
+	p, unlock, err := s.lockPlan(r)
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	p.events = append(p.events, PlanEvent{Name: ev.Name, TaskID: ev.TaskID, JobID: ev.JobID, Result: ev.Result, Raw: raw, Time: o.clock.Now()})
 	o.notifyLocked()
 	w.WriteHeader(http.StatusNoContent)
@@ -70,13 +69,12 @@ func (s *Server) createLog(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &in); err != nil {
 		return err
 	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	p, err := s.planFromPath(r)
+	p, unlock, err := s.lockPlan(r)
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	now := o.clock.Now()
 	l := &planLog{id: len(p.logs) + 1, path: in.Path, createdOn: now, changedOn: now}
 	p.logs = append(p.logs, l)
@@ -94,13 +92,12 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	p, err := s.planFromPath(r)
+	p, unlock, err := s.lockPlan(r)
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	if id < 1 || id > len(p.logs) {
 		return errf(http.StatusNotFound, "TaskLogNotFoundException", "Log %d does not exist in plan %s.", id, p.spec.PlanID)
 	}
@@ -120,13 +117,12 @@ func (s *Server) appendFeed(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &in); err != nil {
 		return err
 	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	p, err := s.planFromPath(r)
+	p, unlock, err := s.lockPlan(r)
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	p.feed = append(p.feed, in.Value...)
 	o.notifyLocked()
 	w.WriteHeader(http.StatusNoContent)

@@ -24,14 +24,6 @@ func (s *Server) poolRoutes() {
 	s.handle("GET "+pools+"/{poolId}/jobrequests/{requestId}", authOrg, s.getJobRequest)
 }
 
-func pathInt(r *http.Request, name string) (int, error) {
-	n, err := strconv.Atoi(r.PathValue(name))
-	if err != nil {
-		return 0, errBadRequest("The value %q of %s is not a valid integer.", r.PathValue(name), name)
-	}
-	return n, nil
-}
-
 func queryBool(r *http.Request, name string) (bool, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {
@@ -89,14 +81,12 @@ func (s *Server) getPool(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	p, err := o.poolLocked(id)
+	p, unlock, err := s.lockPool(id)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, o.wirePoolLocked(p))
+	defer unlock()
+	writeJSON(w, http.StatusOK, s.org.wirePoolLocked(p))
 	return nil
 }
 
@@ -129,12 +119,12 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
 			return errBadRequest("%v", err)
 		}
 	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if _, err := o.poolLocked(poolID); err != nil {
+	_, unlock, err := s.lockPool(poolID)
+	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	var out []wireAgent
 	for _, a := range o.agentsInPoolLocked(poolID) {
 		if (name != "" && !strings.EqualFold(a.name, name)) || !satisfiesAll(filter, a.capabilities()) {
@@ -147,11 +137,7 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) error {
-	poolID, err := pathInt(r, "poolId")
-	if err != nil {
-		return err
-	}
-	agentID, err := pathInt(r, "agentId")
+	poolID, agentID, err := poolAgentIDs(r)
 	if err != nil {
 		return err
 	}
@@ -159,14 +145,12 @@ func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	a, err := o.agentLocked(poolID, agentID)
+	a, unlock, err := s.lockAgent(poolID, agentID)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, o.wireAgentLocked(orgBase(r), a, flags))
+	defer unlock()
+	writeJSON(w, http.StatusOK, s.org.wireAgentLocked(orgBase(r), a, flags))
 	return nil
 }
 
@@ -180,13 +164,12 @@ func (s *Server) addAgent(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &in); err != nil {
 		return err
 	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	p, err := o.poolLocked(poolID)
+	p, unlock, err := s.lockPool(poolID)
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	a, err := o.addAgentLocked(p, in)
 	if err != nil {
 		return err
@@ -197,32 +180,20 @@ func (s *Server) addAgent(w http.ResponseWriter, r *http.Request) error {
 
 // replaceAgent is PUT agent: what `config.sh --replace` does to an existing name.
 func (s *Server) replaceAgent(w http.ResponseWriter, r *http.Request) error {
-	poolID, err := pathInt(r, "poolId")
-	if err != nil {
-		return err
-	}
-	agentID, err := pathInt(r, "agentId")
-	if err != nil {
-		return err
-	}
 	var in wireAgentIn
-	if err := decodeBody(r, &in); err != nil {
-		return err
-	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	a, err := o.agentLocked(poolID, agentID)
+	a, unlock, err := s.lockAgentFor(r, &in)
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	if in.Name == "" {
 		in.Name = a.name
 	}
 	if !strings.EqualFold(in.Name, a.name) {
-		for _, other := range o.agentsInPoolLocked(poolID) {
+		for _, other := range o.agentsInPoolLocked(a.poolID) {
 			if other.id != a.id && strings.EqualFold(other.name, in.Name) {
-				return errAgentExists(in.Name, o.pools[poolID].name)
+				return errAgentExists(in.Name, o.pools[a.poolID].name)
 			}
 		}
 	}
@@ -233,25 +204,13 @@ func (s *Server) replaceAgent(w http.ResponseWriter, r *http.Request) error {
 
 // updateAgent is PATCH agent; adofleet uses it for enabled.
 func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) error {
-	poolID, err := pathInt(r, "poolId")
-	if err != nil {
-		return err
-	}
-	agentID, err := pathInt(r, "agentId")
-	if err != nil {
-		return err
-	}
 	var in wireAgentIn
-	if err := decodeBody(r, &in); err != nil {
-		return err
-	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	a, err := o.agentLocked(poolID, agentID)
+	a, unlock, err := s.lockAgentFor(r, &in)
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	if in.ID != 0 && in.ID != a.id {
 		return errBadRequest("The agent id %d in the body does not match %d in the URL.", in.ID, a.id)
 	}
@@ -263,22 +222,16 @@ func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request) error {
-	poolID, err := pathInt(r, "poolId")
+	poolID, agentID, err := poolAgentIDs(r)
 	if err != nil {
 		return err
 	}
-	agentID, err := pathInt(r, "agentId")
+	a, unlock, err := s.lockAgent(poolID, agentID)
 	if err != nil {
 		return err
 	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	a, err := o.agentLocked(poolID, agentID)
-	if err != nil {
-		return err
-	}
-	o.deleteAgentLocked(a)
+	defer unlock()
+	s.org.deleteAgentLocked(a)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -304,12 +257,12 @@ func (s *Server) listJobRequests(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if _, err := o.poolLocked(poolID); err != nil {
+	_, unlock, err := s.lockPool(poolID)
+	if err != nil {
 		return err
 	}
+	defer unlock()
+	o := s.org
 	var jobs []*job
 	for _, j := range o.jobs {
 		if j.poolID == poolID && (agentID == 0 || j.agentID == agentID) {
@@ -339,20 +292,16 @@ func (s *Server) listJobRequests(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getJobRequest(w http.ResponseWriter, r *http.Request) error {
-	poolID, err := pathInt(r, "poolId")
+	poolID, id, err := poolIDAnd64(r, "requestId")
 	if err != nil {
 		return err
 	}
-	id, err := strconv.ParseInt(r.PathValue("requestId"), 10, 64)
+	_, unlock, err := s.lockPool(poolID)
 	if err != nil {
-		return errBadRequest("The value %q of requestId is not a valid integer.", r.PathValue("requestId"))
+		return err
 	}
+	defer unlock()
 	o := s.org
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if _, err := o.poolLocked(poolID); err != nil {
-		return err
-	}
 	j, err := o.jobLocked(poolID, id)
 	if err != nil {
 		return err

@@ -206,8 +206,8 @@ type wireEnvRef struct {
 	Name string `json:"name"`
 }
 
-// wireVMResource is VirtualMachineResource (EnvironmentResource plus its agent).
-type wireVMResource struct {
+// wireEnvResource is EnvironmentResource: the members VM resources and VM groups share.
+type wireEnvResource struct {
 	ID                   int           `json:"id"`
 	Name                 string        `json:"name"`
 	Type                 string        `json:"type"`
@@ -217,21 +217,18 @@ type wireVMResource struct {
 	LastModifiedBy       *wireIdentity `json:"lastModifiedBy,omitempty"`
 	LastModifiedOn       time.Time     `json:"lastModifiedOn"`
 	EnvironmentReference wireEnvRef    `json:"environmentReference"`
-	Agent                *wireAgent    `json:"agent,omitempty"`
+}
+
+// wireVMResource is VirtualMachineResource (EnvironmentResource plus its agent).
+type wireVMResource struct {
+	wireEnvResource
+	Agent *wireAgent `json:"agent,omitempty"`
 }
 
 // wireVMGroup is VirtualMachineGroup (the 6.0 virtualmachinegroups form).
 type wireVMGroup struct {
-	ID                   int           `json:"id"`
-	Name                 string        `json:"name"`
-	Type                 string        `json:"type"`
-	Tags                 []string      `json:"tags"`
-	CreatedBy            *wireIdentity `json:"createdBy,omitempty"`
-	CreatedOn            time.Time     `json:"createdOn"`
-	LastModifiedBy       *wireIdentity `json:"lastModifiedBy,omitempty"`
-	LastModifiedOn       time.Time     `json:"lastModifiedOn"`
-	EnvironmentReference wireEnvRef    `json:"environmentReference"`
-	PoolID               int           `json:"poolId"`
+	wireEnvResource
+	PoolID int `json:"poolId"`
 }
 
 // wireVirtualMachine is VirtualMachine (the 6.0 virtualmachinegroups/{id}/virtualmachines rows).

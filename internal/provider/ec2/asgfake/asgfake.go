@@ -9,10 +9,7 @@ package asgfake
 import (
 	"encoding/xml"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -24,16 +21,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
 	"github.com/adofleet/adofleet/internal/provider/ec2/ec2fake"
+	"github.com/adofleet/adofleet/internal/provider/ec2/internal/queryfake"
 )
 
 // Namespace is the XML namespace of Auto Scaling API version 2011-01-01.
 const Namespace = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
 
 // Call is one request the fake received.
-type Call struct {
-	Action string
-	Params url.Values
-}
+type Call = queryfake.Call
 
 // Group is the fake's view of one Auto Scaling group.
 type Group struct {
@@ -51,15 +46,14 @@ type Server struct {
 
 	mu        sync.Mutex
 	groups    map[string]*Group
-	calls     []Call
+	rec       queryfake.Recorder
 	throttles map[string]int
-	reads     map[string]map[string]bool
 }
 
 // New starts a fake whose instances live in ec2, closed at the end of tb.
 func New(tb testing.TB, ec2 *ec2fake.Server) *Server {
-	s := &Server{ec2: ec2, groups: map[string]*Group{}, throttles: map[string]int{}, reads: map[string]map[string]bool{}}
-	srv := httptest.NewServer(http.HandlerFunc(s.serve))
+	s := &Server{ec2: ec2, groups: map[string]*Group{}, throttles: map[string]int{}}
+	srv := httptest.NewServer(dialect.Handler(&s.mu, &s.rec, s.dispatch))
 	tb.Cleanup(srv.Close)
 	s.URL = srv.URL
 	return s
@@ -106,26 +100,14 @@ func (s *Server) Throttle(action string, n int) {
 func (s *Server) Calls(action string) []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Call
-	for _, c := range s.calls {
-		if action == "" || c.Action == action {
-			out = append(out, c)
-		}
-	}
-	return out
+	return s.rec.Calls(action)
 }
 
 // ParamsRead returns the parameter patterns read, by action, for checking against the model.
 func (s *Server) ParamsRead() map[string][]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string][]string{}
-	for a, ps := range s.reads {
-		for p := range ps {
-			out[a] = append(out[a], p)
-		}
-	}
-	return out
+	return s.rec.ParamsRead()
 }
 
 // Converge launches or removes instances until each group has its desired capacity. Scale-in
@@ -153,24 +135,16 @@ func (s *Server) removeLocked(g *Group, id, reason string) {
 	s.ec2.SetState(id, "terminated", "Client.UserInitiatedShutdown", reason)
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		writeError(w, http.StatusBadRequest, "MalformedInput", err.Error())
-		return
-	}
-	action := r.PostForm.Get("Action")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, Call{Action: action, Params: r.PostForm})
+// dispatch answers one action, wrapping its result in <OpResponse><OpResult>; the caller holds
+// s.mu.
+func (s *Server) dispatch(action string, q *queryfake.Params) (any, *queryfake.Error) {
 	if s.throttles[action] > 0 {
 		s.throttles[action]--
-		writeError(w, http.StatusBadRequest, "Throttling", "Rate exceeded")
-		return
+		return nil, &queryfake.Error{Code: "Throttling", Message: "Rate exceeded"}
 	}
-	q := &params{v: r.PostForm, action: action, reads: s.reads}
 	var (
 		result any
-		err    *apiError
+		err    *queryfake.Error
 	)
 	switch action {
 	case "DescribeAutoScalingGroups":
@@ -182,34 +156,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "TerminateInstanceInAutoScalingGroup":
 		result, err = s.terminate(q)
 	default:
-		err = &apiError{"InvalidAction", "unknown action " + action}
+		err = &queryfake.Error{Code: "InvalidAction", Message: "unknown action " + action}
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.code, err.msg)
-		return
+		return nil, err
 	}
 	doc := response{XMLName: xml.Name{Local: action + "Response"}, Xmlns: Namespace,
 		Meta: responseMetadata{RequestID: "fake-request"}}
 	if result != nil {
 		doc.Result = &resultWrapper{XMLName: xml.Name{Local: action + "Result"}, Body: result}
 	}
-	b, merr := xml.Marshal(doc)
-	if merr != nil {
-		writeError(w, http.StatusInternalServerError, "InternalFailure", merr.Error())
-		return
-	}
-	w.Header().Set("Content-Type", "text/xml")
-	_, _ = w.Write(append([]byte(xml.Header), b...))
+	return doc, nil
 }
 
-type apiError struct{ code, msg string }
-
-func validation(format string, args ...any) *apiError {
-	return &apiError{"ValidationError", fmt.Sprintf(format, args...)}
+func validation(format string, args ...any) *queryfake.Error {
+	return &queryfake.Error{Code: "ValidationError", Message: fmt.Sprintf(format, args...)}
 }
 
-func (s *Server) group(q *params) (*Group, *apiError) {
-	name := q.get("AutoScalingGroupName")
+func (s *Server) group(q *queryfake.Params) (*Group, *queryfake.Error) {
+	name := q.Get("AutoScalingGroupName")
 	g, ok := s.groups[name]
 	if !ok {
 		return nil, validation("AutoScalingGroup name not found - AutoScalingGroup %s not found", name)
@@ -217,8 +182,8 @@ func (s *Server) group(q *params) (*Group, *apiError) {
 	return g, nil
 }
 
-func (s *Server) describe(q *params) (any, *apiError) {
-	names := q.strings("AutoScalingGroupNames.member")
+func (s *Server) describe(q *queryfake.Params) (any, *queryfake.Error) {
+	names := q.Strings("AutoScalingGroupNames.member")
 	out := describeResult{}
 	for _, name := range names {
 		g, ok := s.groups[name]
@@ -241,13 +206,13 @@ func (s *Server) describe(q *params) (any, *apiError) {
 	return out, nil
 }
 
-func (s *Server) setDesired(q *params) (any, *apiError) {
+func (s *Server) setDesired(q *queryfake.Params) (any, *queryfake.Error) {
 	g, err := s.group(q)
 	if err != nil {
 		return nil, err
 	}
-	q.get("HonorCooldown")
-	n, _ := strconv.Atoi(q.get("DesiredCapacity"))
+	q.Get("HonorCooldown")
+	n, _ := strconv.Atoi(q.Get("DesiredCapacity"))
 	if n > g.Max {
 		return nil, validation("New SetDesiredCapacity value %d is above max value %d for the AutoScalingGroup.", n, g.Max)
 	}
@@ -258,13 +223,13 @@ func (s *Server) setDesired(q *params) (any, *apiError) {
 	return nil, nil
 }
 
-func (s *Server) protect(q *params) (any, *apiError) {
+func (s *Server) protect(q *queryfake.Params) (any, *queryfake.Error) {
 	g, err := s.group(q)
 	if err != nil {
 		return nil, err
 	}
-	on := q.get("ProtectedFromScaleIn") == "true"
-	for _, id := range q.strings("InstanceIds.member") {
+	on := q.Get("ProtectedFromScaleIn") == "true"
+	for _, id := range q.Strings("InstanceIds.member") {
 		if !slices.Contains(g.Instances, id) {
 			return nil, validation("The instance %s is not part of Auto Scaling group %s.", id, g.Name)
 		}
@@ -273,9 +238,9 @@ func (s *Server) protect(q *params) (any, *apiError) {
 	return empty{}, nil
 }
 
-func (s *Server) terminate(q *params) (any, *apiError) {
-	id := q.get("InstanceId")
-	decrement := q.get("ShouldDecrementDesiredCapacity") == "true"
+func (s *Server) terminate(q *queryfake.Params) (any, *queryfake.Error) {
+	id := q.Get("InstanceId")
+	decrement := q.Get("ShouldDecrementDesiredCapacity") == "true"
 	for _, g := range s.groups {
 		if !slices.Contains(g.Instances, id) {
 			continue
@@ -291,32 +256,4 @@ func (s *Server) terminate(q *params) (any, *apiError) {
 			StartTime: time.Unix(0, 0).UTC(), StatusCode: "InProgress"}}, nil
 	}
 	return nil, validation("Instance Id not found - No managed instance found for instance ID: %s", id)
-}
-
-// params reads form values and records the parameter patterns read.
-type params struct {
-	v      url.Values
-	action string
-	reads  map[string]map[string]bool
-}
-
-var index = regexp.MustCompile(`\.\d+(\.|$)`)
-
-func (p *params) get(key string) string {
-	if p.reads[p.action] == nil {
-		p.reads[p.action] = map[string]bool{}
-	}
-	p.reads[p.action][index.ReplaceAllString(key, ".N$1")] = true
-	return p.v.Get(key)
-}
-
-func (p *params) strings(prefix string) []string {
-	var out []string
-	for i := 1; ; i++ {
-		v := p.get(prefix + "." + strconv.Itoa(i))
-		if v == "" {
-			return out
-		}
-		out = append(out, v)
-	}
 }

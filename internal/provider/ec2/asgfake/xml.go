@@ -2,8 +2,9 @@ package asgfake
 
 import (
 	"encoding/xml"
-	"net/http"
 	"time"
+
+	"github.com/adofleet/adofleet/internal/provider/ec2/internal/queryfake"
 )
 
 type response struct {
@@ -89,9 +90,11 @@ type errorBody struct {
 	Message string `xml:"Message"`
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(status)
-	b, _ := xml.Marshal(errorResponse{Xmlns: Namespace, Error: errorBody{"Sender", code, msg}, RequestID: "fake-request"})
-	_, _ = w.Write(append([]byte(xml.Header), b...))
+var dialect = queryfake.Dialect{
+	ContentType:   "text/xml",
+	MalformedCode: "MalformedInput",
+	InternalCode:  "InternalFailure",
+	ErrorDoc: func(code, msg string) any {
+		return errorResponse{Xmlns: Namespace, Error: errorBody{"Sender", code, msg}, RequestID: "fake-request"}
+	},
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/adofleet/adofleet/internal/provider/ec2/internal/queryfake"
 )
 
 // Instance is the fake's record of one instance.
@@ -100,43 +102,43 @@ func (s *Server) SetState(id, state, reasonCode, reasonMessage string) {
 	}
 }
 
-func (s *Server) runInstances(q *params) (any, *apiError) {
-	token := q.get("ClientToken")
+func (s *Server) runInstances(q *queryfake.Params) (any, *queryfake.Error) {
+	token := q.Get("ClientToken")
 	if ids, ok := s.tokens[token]; ok && token != "" {
 		return runInstancesResponse{reservationXML: s.reservation(ids)}, nil
 	}
-	minCount, _ := strconv.Atoi(q.get("MinCount"))
-	maxCount, _ := strconv.Atoi(q.get("MaxCount"))
+	minCount, _ := strconv.Atoi(q.Get("MinCount"))
+	maxCount, _ := strconv.Atoi(q.Get("MaxCount"))
 	if minCount < 1 || maxCount < minCount {
-		return nil, &apiError{Code: "InvalidParameterValue", Message: "MinCount and MaxCount must be at least 1 and MinCount <= MaxCount"}
+		return nil, &queryfake.Error{Code: "InvalidParameterValue", Message: "MinCount and MaxCount must be at least 1 and MinCount <= MaxCount"}
 	}
 	in := Instance{
-		InstanceType:     q.get("InstanceType"),
-		SubnetID:         q.get("SubnetId"),
-		UserData:         q.get("UserData"),
-		LaunchTemplateID: q.get("LaunchTemplate.LaunchTemplateId"),
-		LaunchTemplate:   q.get("LaunchTemplate.LaunchTemplateName"),
-		TemplateVersion:  q.get("LaunchTemplate.Version"),
-		ShutdownBehavior: q.get("InstanceInitiatedShutdownBehavior"),
-		Spot:             q.get("InstanceMarketOptions.MarketType") == "spot",
+		InstanceType:     q.Get("InstanceType"),
+		SubnetID:         q.Get("SubnetId"),
+		UserData:         q.Get("UserData"),
+		LaunchTemplateID: q.Get("LaunchTemplate.LaunchTemplateId"),
+		LaunchTemplate:   q.Get("LaunchTemplate.LaunchTemplateName"),
+		TemplateVersion:  q.Get("LaunchTemplate.Version"),
+		ShutdownBehavior: q.Get("InstanceInitiatedShutdownBehavior"),
+		Spot:             q.Get("InstanceMarketOptions.MarketType") == "spot",
 		ClientToken:      token,
 		Tags:             map[string]string{},
 		VolumeTags:       map[string]string{},
 	}
 	if in.Spot {
-		q.get("InstanceMarketOptions.SpotOptions.SpotInstanceType")
-		q.get("InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior")
+		q.Get("InstanceMarketOptions.SpotOptions.SpotInstanceType")
+		q.Get("InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior")
 	}
-	if in.LaunchTemplateID == "" && in.LaunchTemplate == "" && q.get("ImageId") == "" {
-		return nil, &apiError{Code: "MissingParameter", Message: "The request must contain the parameter ImageId"}
+	if in.LaunchTemplateID == "" && in.LaunchTemplate == "" && q.Get("ImageId") == "" {
+		return nil, &queryfake.Error{Code: "MissingParameter", Message: "The request must contain the parameter ImageId"}
 	}
-	for _, spec := range q.list("TagSpecification", "ResourceType") {
-		into := map[string]map[string]string{"instance": in.Tags, "volume": in.VolumeTags}[q.get(spec+".ResourceType")]
+	for _, spec := range q.List("TagSpecification", "ResourceType") {
+		into := map[string]map[string]string{"instance": in.Tags, "volume": in.VolumeTags}[q.Get(spec+".ResourceType")]
 		if into == nil {
-			return nil, &apiError{Code: "InvalidParameterValue", Message: "unsupported resource type in TagSpecification"}
+			return nil, &queryfake.Error{Code: "InvalidParameterValue", Message: "unsupported resource type in TagSpecification"}
 		}
-		for _, tag := range q.list(spec+".Tag", "Key") {
-			into[q.get(tag+".Key")] = q.get(tag + ".Value")
+		for _, tag := range q.List(spec+".Tag", "Key") {
+			into[q.Get(tag+".Key")] = q.Get(tag + ".Value")
 		}
 	}
 	if in.InstanceType == "" {
@@ -194,7 +196,7 @@ func (in *Instance) xml() instanceXML {
 	return out
 }
 
-func (s *Server) describeInstances(q *params) (any, *apiError) {
+func (s *Server) describeInstances(q *queryfake.Params) (any, *queryfake.Error) {
 	if err := s.fault("DescribeInstances", nil); err != nil {
 		return nil, err
 	}
@@ -203,10 +205,10 @@ func (s *Server) describeInstances(q *params) (any, *apiError) {
 		values []string
 	}
 	var filters []filter
-	for _, f := range q.list("Filter", "Name") {
-		filters = append(filters, filter{q.get(f + ".Name"), q.strings(f + ".Value")})
+	for _, f := range q.List("Filter", "Name") {
+		filters = append(filters, filter{q.Get(f + ".Name"), q.Strings(f + ".Value")})
 	}
-	ids := q.strings("InstanceId")
+	ids := q.Strings("InstanceId")
 	for _, id := range ids {
 		if _, ok := s.instances[id]; !ok {
 			return nil, notFound(id)
@@ -233,7 +235,7 @@ func (s *Server) describeInstances(q *params) (any, *apiError) {
 			case f.name == "instance-id":
 				v = in.ID
 			default:
-				return nil, &apiError{Code: "InvalidParameterValue", Message: fmt.Sprintf("The filter '%s' is invalid", f.name)}
+				return nil, &queryfake.Error{Code: "InvalidParameterValue", Message: fmt.Sprintf("The filter '%s' is invalid", f.name)}
 			}
 			if !slices.Contains(f.values, v) {
 				ok = false
@@ -243,8 +245,8 @@ func (s *Server) describeInstances(q *params) (any, *apiError) {
 			match = append(match, id)
 		}
 	}
-	start, _ := strconv.Atoi(q.get("NextToken"))
-	size, _ := strconv.Atoi(q.get("MaxResults"))
+	start, _ := strconv.Atoi(q.Get("NextToken"))
+	size, _ := strconv.Atoi(q.Get("MaxResults"))
 	if s.PageSize > 0 && (size == 0 || size > s.PageSize) {
 		size = s.PageSize
 	}
@@ -266,15 +268,15 @@ func (s *Server) describeInstances(q *params) (any, *apiError) {
 	return resp, nil
 }
 
-func notFound(id string) *apiError {
-	return &apiError{Code: "InvalidInstanceID.NotFound", Message: fmt.Sprintf("The instance ID '%s' does not exist", id)}
+func notFound(id string) *queryfake.Error {
+	return &queryfake.Error{Code: "InvalidInstanceID.NotFound", Message: fmt.Sprintf("The instance ID '%s' does not exist", id)}
 }
 
-func (s *Server) terminateInstances(q *params) (any, *apiError) {
+func (s *Server) terminateInstances(q *queryfake.Params) (any, *queryfake.Error) {
 	if err := s.fault("TerminateInstances", nil); err != nil {
 		return nil, err
 	}
-	ids := q.strings("InstanceId")
+	ids := q.Strings("InstanceId")
 	// Like EC2, unknown IDs fail the whole call, and the message names them all.
 	var unknown []string
 	for _, id := range ids {
@@ -286,7 +288,7 @@ func (s *Server) terminateInstances(q *params) (any, *apiError) {
 		return nil, notFound(unknown[0])
 	}
 	if len(unknown) > 1 {
-		return nil, &apiError{Code: "InvalidInstanceID.NotFound", Message: fmt.Sprintf("The instance IDs '%s' do not exist", strings.Join(unknown, ", "))}
+		return nil, &queryfake.Error{Code: "InvalidInstanceID.NotFound", Message: fmt.Sprintf("The instance IDs '%s' do not exist", strings.Join(unknown, ", "))}
 	}
 	resp := terminateInstancesResponse{Xmlns: Namespace, RequestID: "fake-request"}
 	for _, id := range ids {
@@ -303,19 +305,19 @@ func (s *Server) terminateInstances(q *params) (any, *apiError) {
 	return resp, nil
 }
 
-func (s *Server) createTags(q *params) (any, *apiError) {
+func (s *Server) createTags(q *queryfake.Params) (any, *queryfake.Error) {
 	if err := s.fault("CreateTags", nil); err != nil {
 		return nil, err
 	}
-	ids := q.strings("ResourceId")
+	ids := q.Strings("ResourceId")
 	for _, id := range ids {
 		if _, ok := s.instances[id]; !ok {
 			return nil, notFound(id)
 		}
 	}
 	for _, id := range ids {
-		for _, tag := range q.list("Tag", "Key") {
-			s.instances[id].Tags[q.get(tag+".Key")] = q.get(tag + ".Value")
+		for _, tag := range q.List("Tag", "Key") {
+			s.instances[id].Tags[q.Get(tag+".Key")] = q.Get(tag + ".Value")
 		}
 	}
 	return createTagsResponse{Xmlns: Namespace, RequestID: "fake-request", Return: true}, nil

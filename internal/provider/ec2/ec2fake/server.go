@@ -12,23 +12,19 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/adofleet/adofleet/internal/provider/ec2/internal/queryfake"
 )
 
 // Namespace is the XML namespace of EC2 API version 2016-11-15.
 const Namespace = "http://ec2.amazonaws.com/doc/2016-11-15/"
 
 // Call is one request the fake received.
-type Call struct {
-	Action string
-	Params url.Values
-}
+type Call = queryfake.Call
 
 // Fault makes matching requests fail. Zero fields match anything.
 type Fault struct {
@@ -60,9 +56,8 @@ type Server struct {
 	instances map[string]*Instance
 	order     []string
 	tokens    map[string][]string // ClientToken -> instance IDs
-	calls     []Call
+	rec       queryfake.Recorder
 	faults    []*Fault
-	reads     map[string]map[string]bool // action -> parameter patterns read
 	nextID    int
 }
 
@@ -75,9 +70,8 @@ func New(tb testing.TB, clock func() time.Time) *Server {
 		clock:     clock,
 		instances: map[string]*Instance{},
 		tokens:    map[string][]string{},
-		reads:     map[string]map[string]bool{},
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewServer(dialect.Handler(&s.mu, &s.rec, s.dispatch))
 	s.URL = s.srv.URL
 	tb.Cleanup(s.srv.Close)
 	return s
@@ -101,13 +95,7 @@ func (s *Server) Throttle(action string, n int) {
 func (s *Server) Calls(action string) []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Call
-	for _, c := range s.calls {
-		if action == "" || c.Action == action {
-			out = append(out, c)
-		}
-	}
-	return out
+	return s.rec.Calls(action)
 }
 
 // ParamsRead returns, by action, the parameter patterns ("Filter.N.Value.N") the fake has read,
@@ -115,56 +103,26 @@ func (s *Server) Calls(action string) []Call {
 func (s *Server) ParamsRead() map[string][]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string][]string{}
-	for a, ps := range s.reads {
-		for p := range ps {
-			out[a] = append(out[a], p)
-		}
-	}
-	return out
+	return s.rec.ParamsRead()
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		writeError(w, http.StatusBadRequest, "MalformedQueryString", err.Error())
-		return
-	}
-	action := r.PostForm.Get("Action")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, Call{Action: action, Params: r.PostForm})
-	q := &params{v: r.PostForm, action: action, reads: s.reads}
-	var (
-		resp any
-		err  *apiError
-	)
+// dispatch answers one action; the caller holds s.mu.
+func (s *Server) dispatch(action string, q *queryfake.Params) (any, *queryfake.Error) {
 	switch action {
 	case "RunInstances":
-		resp, err = s.runInstances(q)
+		return s.runInstances(q)
 	case "DescribeInstances":
-		resp, err = s.describeInstances(q)
+		return s.describeInstances(q)
 	case "TerminateInstances":
-		resp, err = s.terminateInstances(q)
+		return s.terminateInstances(q)
 	case "CreateTags":
-		resp, err = s.createTags(q)
-	default:
-		err = &apiError{Code: "InvalidAction", Message: fmt.Sprintf("The action %s is not valid for this web service.", action)}
+		return s.createTags(q)
 	}
-	if err != nil {
-		writeError(w, err.status(), err.Code, err.Message)
-		return
-	}
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	b, merr := xml.Marshal(resp)
-	if merr != nil {
-		writeError(w, http.StatusInternalServerError, "InternalError", merr.Error())
-		return
-	}
-	_, _ = w.Write(append([]byte(xml.Header), b...))
+	return nil, &queryfake.Error{Code: "InvalidAction", Message: fmt.Sprintf("The action %s is not valid for this web service.", action)}
 }
 
 // fault returns the first live fault matching the request, consuming one of its calls.
-func (s *Server) fault(action string, match func(*Fault) bool) *apiError {
+func (s *Server) fault(action string, match func(*Fault) bool) *queryfake.Error {
 	for _, f := range s.faults {
 		if f.Action != "" && f.Action != action || f.Times < 0 {
 			continue
@@ -178,25 +136,13 @@ func (s *Server) fault(action string, match func(*Fault) bool) *apiError {
 				f.Times = -1 // spent
 			}
 		}
-		return &apiError{Code: f.Code, Message: f.Message, Status: f.Status}
+		status := f.Status
+		if status == 0 && f.Code == "RequestLimitExceeded" {
+			status = http.StatusServiceUnavailable
+		}
+		return &queryfake.Error{Code: f.Code, Message: f.Message, Status: status}
 	}
 	return nil
-}
-
-type apiError struct {
-	Code, Message string
-	Status        int
-}
-
-func (e *apiError) status() int {
-	switch {
-	case e.Status != 0:
-		return e.Status
-	case e.Code == "RequestLimitExceeded":
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusBadRequest
-	}
 }
 
 // errorResponse is EC2's error document.
@@ -211,55 +157,13 @@ type errorItem struct {
 	Message string `xml:"Message"`
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	w.WriteHeader(status)
-	b, _ := xml.Marshal(errorResponse{Errors: []errorItem{{code, msg}}, RequestID: "fake-request"})
-	_, _ = w.Write(append([]byte(xml.Header), b...))
-}
-
-// params reads form values and records which parameter patterns were read.
-type params struct {
-	v      url.Values
-	action string
-	reads  map[string]map[string]bool
-}
-
-var index = regexp.MustCompile(`(^|\.)\d+(\.|$)`)
-
-func (p *params) get(key string) string {
-	pat := key
-	for index.MatchString(pat) {
-		pat = index.ReplaceAllString(pat, "${1}N${2}")
-	}
-	if p.reads[p.action] == nil {
-		p.reads[p.action] = map[string]bool{}
-	}
-	p.reads[p.action][pat] = true
-	return p.v.Get(key)
-}
-
-// list returns the indexes 1..n for which prefix.i.probe (or prefix.i when probe is "") is set.
-func (p *params) list(prefix, probe string) []string {
-	var out []string
-	for i := 1; ; i++ {
-		key := prefix + "." + strconv.Itoa(i)
-		if probe != "" {
-			key += "." + probe
-		}
-		if p.get(key) == "" {
-			return out
-		}
-		out = append(out, prefix+"."+strconv.Itoa(i))
-	}
-}
-
-func (p *params) strings(prefix string) []string {
-	var out []string
-	for _, k := range p.list(prefix, "") {
-		out = append(out, p.v.Get(k))
-	}
-	return out
+var dialect = queryfake.Dialect{
+	ContentType:   "text/xml;charset=UTF-8",
+	MalformedCode: "MalformedQueryString",
+	InternalCode:  "InternalError",
+	ErrorDoc: func(code, msg string) any {
+		return errorResponse{Errors: []errorItem{{code, msg}}, RequestID: "fake-request"}
+	},
 }
 
 func isTrue(s string) bool { return strings.EqualFold(s, "true") }
