@@ -2,21 +2,43 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/secret"
 )
 
-// credentials are the resolved secrets serve needs. The controller's PAT or bearer token is read
-// once (the ADO client takes a string); the agent token follows organization.secretTTL.
+// credentials are the resolved secrets serve needs, each behind a refresher that re-resolves it
+// every organization.secretTTL: the controller's PAT or bearer token (read by the ADO client
+// before each request) and the agent token (read before each launch).
 type credentials struct {
-	pat, bearer secret.Value
-	agent       latestToken
+	org   orgCredential
+	agent latestToken
+}
+
+// orgCredential is the controller's own ADO credential; its Get is ado.Options.Credential.
+type orgCredential struct {
+	src    secret.Source
+	bearer bool // src holds a bearer token, not a PAT
+}
+
+// Get returns the current value, from the refresher's cache while it is fresh. Its errors name the
+// reference, never the value.
+func (o orgCredential) Get(ctx context.Context) (ado.Credential, error) {
+	v, err := o.src.Get(ctx)
+	if err != nil {
+		return ado.Credential{}, err
+	}
+	if o.bearer {
+		return ado.Credential{BearerToken: v.Reveal()}, nil
+	}
+	return ado.Credential{PAT: v.Reveal()}, nil
 }
 
 // latestToken hands out the current value of a refreshed secret; its Reveal method is what
@@ -49,30 +71,35 @@ func resolveCredentials(ctx context.Context, cfg *config.Config, ac *aws.Config,
 	}
 	opts := secret.RefreshOptions{TTL: org.SecretTTL.D(), Log: log}
 	refreshers := map[string]*secret.Refresher{} // one per reference: the agent token is often the PAT
-	get := func(field, ref string) (*secret.Refresher, secret.Value, error) {
+	get := func(field, ref string) (*secret.Refresher, error) {
 		r := refreshers[ref]
 		if r == nil {
 			r = secret.NewRefresher(reg, ref, opts)
 			refreshers[ref] = r
 		}
-		v, err := r.Get(ctx)
-		if err != nil {
-			return nil, secret.Value{}, fmt.Errorf("%s: %w", field, err)
+		if _, err := r.Get(ctx); err != nil {
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
-		return r, v, nil
+		return r, nil
 	}
 	var c credentials
-	if org.PAT != "" {
-		if _, c.pat, err = get("organization.pat", org.PAT); err != nil {
+	// Config validation already demands exactly one; checked again as the client no longer sees both.
+	switch {
+	case org.PAT != "" && org.BearerToken != "":
+		return c, errors.New("organization: pat and bearerToken are exclusive; set one")
+	case org.PAT != "":
+		if c.org.src, err = get("organization.pat", org.PAT); err != nil {
 			return c, err
 		}
-	}
-	if org.BearerToken != "" {
-		if _, c.bearer, err = get("organization.bearerToken", org.BearerToken); err != nil {
+	case org.BearerToken != "":
+		if c.org.src, err = get("organization.bearerToken", org.BearerToken); err != nil {
 			return c, err
 		}
+		c.org.bearer = true
+	default:
+		return c, errors.New("organization: pat or bearerToken is required")
 	}
-	agent, _, err := get("organization.agentToken", org.AgentTokenRef())
+	agent, err := get("organization.agentToken", org.AgentTokenRef())
 	if err != nil {
 		return c, err
 	}

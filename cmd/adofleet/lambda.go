@@ -225,7 +225,7 @@ func (h *lambdaHandler) controller(ctx context.Context) (*controller.Controller,
 	}
 	reg := newRegistry()
 	client, err := ado.New(ado.Options{
-		OrgURL: cfg.Organization.URL, PAT: creds.pat.Reveal(), BearerToken: creds.bearer.Reveal(),
+		OrgURL: cfg.Organization.URL, Credential: creds.org.Get,
 		Timeout: cfg.Organization.Timeout.D(), Logger: log.With("component", "ado"), Registerer: reg,
 		UserAgent: "adofleet/" + version + " (lambda)",
 	})

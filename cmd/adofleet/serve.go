@@ -59,7 +59,7 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	reg := newRegistry()
 	client, err := ado.New(ado.Options{
-		OrgURL: cfg.Organization.URL, PAT: creds.pat.Reveal(), BearerToken: creds.bearer.Reveal(),
+		OrgURL: cfg.Organization.URL, Credential: creds.org.Get,
 		Timeout: cfg.Organization.Timeout.D(), Logger: log.With("component", "ado"), Registerer: reg,
 		UserAgent: "adofleet/" + version,
 	})

@@ -28,7 +28,8 @@ const (
 	apiVersion = "7.1"
 )
 
-// Options configure a Client. OrgURL and exactly one of PAT and BearerToken are required.
+// Options configure a Client. OrgURL and exactly one of PAT, BearerToken and Credential are
+// required.
 type Options struct {
 	// OrgURL is the organization's URL: https://dev.azure.com/contoso, or the simulator's
 	// http://127.0.0.1:PORT/ORG. It must not carry credentials.
@@ -37,6 +38,10 @@ type Options struct {
 	PAT string
 	// BearerToken is an Entra ID (or other OAuth) access token. Exclusive with PAT.
 	BearerToken string
+	// Credential, exclusive with PAT and BearerToken, returns the credential to use; it is called
+	// before every HTTP attempt, so a rotated token is used without a new Client. It must be
+	// cheap (cache behind it) and safe for concurrent use. Its error fails the call, unretried.
+	Credential func(ctx context.Context) (Credential, error)
 
 	// HTTPClient sends the requests; nil means a client of its own. Its Timeout, if any, applies
 	// on top of the per-attempt Timeout.
@@ -63,9 +68,8 @@ type Options struct {
 
 // Client is the Azure DevOps REST client. It is safe for concurrent use.
 type Client struct {
-	org        *url.URL // the organization URL, with a trailing slash
-	auth       string   // the Authorization header value for org calls; never logged
-	secrets    []string // every credential the client holds, scrubbed from messages
+	org        *url.URL     // the organization URL, with a trailing slash
+	creds      *credentials // the org credential; its values are never logged
 	http       *http.Client
 	timeout    time.Duration
 	maxRetries int
@@ -89,27 +93,16 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	var auth string
-	switch {
-	case opts.PAT != "" && opts.BearerToken != "":
-		return nil, errors.New("ado: options: PAT and BearerToken are exclusive; set one")
-	case opts.PAT != "":
-		auth = basicAuth(opts.PAT)
-	case opts.BearerToken != "":
-		auth = "Bearer " + opts.BearerToken
-	default:
-		return nil, errors.New("ado: options: PAT or BearerToken is required")
-	}
-	if strings.ContainsAny(opts.PAT+opts.BearerToken, "\r\n") {
-		return nil, errors.New("ado: options: PAT/BearerToken contains a line break")
+	creds, err := newCredentials(opts)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Timeout < 0 {
 		return nil, fmt.Errorf("ado: options: Timeout must not be negative, got %s", opts.Timeout)
 	}
 	c := &Client{
 		org:        org,
-		auth:       auth,
-		secrets:    []string{opts.PAT, opts.BearerToken, auth},
+		creds:      creds,
 		http:       opts.HTTPClient,
 		timeout:    opts.Timeout,
 		maxRetries: opts.MaxRetries,

@@ -50,17 +50,21 @@ func withVersion(q url.Values, v string) url.Values {
 // do runs r with retries and decodes a JSON success body into out (when out is not nil).
 // It returns the headers of the successful response.
 func (c *Client) do(ctx context.Context, r request, out any) (http.Header, error) {
-	if r.auth == "" {
-		r.auth = c.auth
-	}
-	secrets := append([]string{r.auth, strings.TrimPrefix(r.auth, "Bearer ")}, c.secrets...)
-	var lastErr error // the previous attempt's, reported if waiting for the next is cut short
+	planAuth := r.auth // a plan token is fixed; the org credential is asked for per attempt
+	var lastErr error  // the previous attempt's, reported if waiting for the next is cut short
 	for attempt := 0; ; attempt++ {
 		if gerr := c.waitGate(ctx, r); gerr != nil {
 			if lastErr != nil {
 				return nil, fmt.Errorf("ado: %s: %w (last attempt: %w)", r.call, gerr, lastErr)
 			}
 			return nil, fmt.Errorf("ado: %s: %w", r.call, gerr)
+		}
+		secrets, err := c.authorize(ctx, &r, planAuth)
+		if err != nil {
+			if lastErr != nil {
+				return nil, fmt.Errorf("ado: %s: %w (last attempt: %w)", r.call, err, lastErr)
+			}
+			return nil, fmt.Errorf("ado: %s: %w", r.call, err)
 		}
 		res, err := c.attempt(ctx, r, secrets)
 		if res != nil {
@@ -95,6 +99,21 @@ func (c *Client) do(ctx context.Context, r request, out any) (http.Header, error
 			return nil, fmt.Errorf("ado: %s: %w (last attempt: %w)", r.call, serr, err)
 		}
 	}
+}
+
+// authorize sets r.auth for one attempt (planAuth, else the org credential's current header) and
+// returns the values to scrub from its messages: that header and every org credential used so far.
+// A failure to get the credential is returned redacted and naming no value.
+func (c *Client) authorize(ctx context.Context, r *request, planAuth string) ([]string, error) {
+	r.auth = planAuth
+	if r.auth == "" {
+		auth, err := c.creds.current(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("get organization credential: %w", redacted(err, c.creds.secrets()))
+		}
+		r.auth = auth
+	}
+	return append([]string{r.auth, strings.TrimPrefix(r.auth, "Bearer ")}, c.creds.secrets()...), nil
 }
 
 // response is what one attempt saw.

@@ -71,7 +71,8 @@ func newError(call, method string, status int, contentType string, body []byte, 
 	case json.Unmarshal(body, &wire) == nil && (wire.Message != "" || wire.TypeKey != ""):
 		e.Message, e.TypeKey = wire.Message, wire.TypeKey
 	default:
-		msg := strings.TrimSpace(string(body))
+		// Redact before cutting: a cut through a credential would leave its prefix unredacted.
+		msg := redact(strings.TrimSpace(string(body)), secrets...)
 		if len(msg) > maxMessage {
 			msg = msg[:maxMessage] + "..."
 		}
