@@ -171,6 +171,7 @@ func poolConfigs(cfg *config.Config) []controller.PoolConfig {
 	for _, p := range cfg.Pools {
 		out = append(out, controller.PoolConfig{
 			Name: p.Name, Provider: p.Provider, Template: p.Template, Env: p.Env,
+			Resources: provider.Resources{CPU: p.Resources.CPU, Memory: p.Resources.Memory},
 			Policy: scaler.Policy{
 				Min: p.Min, Max: p.Max, Standby: p.Standby,
 				IdleTimeout: p.IdleTimeout.D(), RegistrationTimeout: p.RegistrationTimeout.D(),

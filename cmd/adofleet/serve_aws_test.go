@@ -107,6 +107,7 @@ pools:
     max: 3
     idleTimeout: 1s
     registrationTimeout: 1m
+    resources: {cpu: 1 vCPU, memory: 2 GB}
 `, sim.URL, filepath.Join(dir, "state.db"), awsTokenParam, fake.URL, cw.URL)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -175,6 +176,9 @@ pools:
 	for _, task := range tasks {
 		if task.Tags["adofleet:pool"] != "fargate" || task.Tags["adofleet:controller"] != "serve-ecs" || task.StartedBy == "" {
 			t.Errorf("task %s: tags %v, startedBy %q; want the pool and controller tags and a startedBy", task.ARN, task.Tags, task.StartedBy)
+		}
+		if task.CPU != "1 vCPU" || task.Memory != "2 GB" {
+			t.Errorf("task %s: cpu %q memory %q; want the pool's resources, 1 vCPU and 2 GB", task.ARN, task.CPU, task.Memory)
 		}
 	}
 	if len(ssm.Calls()) == 0 {

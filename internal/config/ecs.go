@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -120,5 +121,23 @@ func (p *ECSProvider) check(report func(field, msg string)) {
 	}
 	if p.MaxAttempts < 0 {
 		add("maxAttempts", "must not be negative")
+	}
+	checkECSSize(p.CPU, p.Memory, report)
+}
+
+// ECS writes a task's size as CPU units ("512") or vCPUs ("1 vCPU"), and memory as MiB ("2048")
+// or GB ("2 GB", "2GB").
+var (
+	ecsCPURE    = regexp.MustCompile(`^([0-9]+|[0-9]+(\.[0-9]+)? ?(?i:vcpu))$`)
+	ecsMemoryRE = regexp.MustCompile(`^([0-9]+|[0-9]+(\.[0-9]+)? ?(?i:gb))$`)
+)
+
+// checkECSSize checks a task size (cpu, memory; "" keeps the task definition's) in ECS's notation.
+func checkECSSize(cpu, memory string, report func(field, msg string)) {
+	if cpu != "" && !ecsCPURE.MatchString(cpu) {
+		report("cpu", fmt.Sprintf("%q is not an ECS task cpu: CPU units such as \"512\" or vCPUs such as \"1 vCPU\"", cpu))
+	}
+	if memory != "" && !ecsMemoryRE.MatchString(memory) {
+		report("memory", fmt.Sprintf("%q is not an ECS task memory: MiB such as \"2048\" or GB such as \"2 GB\"", memory))
 	}
 }

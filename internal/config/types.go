@@ -127,7 +127,19 @@ type Pool struct {
 	Capabilities map[string]string `yaml:"capabilities,omitempty" json:"capabilities,omitempty"`
 	// Env adds environment variables to this pool's agents.
 	Env map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	// Resources size each of the pool's instances, over the provider's defaults (ecs only).
+	Resources PoolResources `yaml:"resources,omitempty" json:"resources,omitempty"`
 }
+
+// PoolResources size each instance of a pool, in the provider's notation. Only the ecs provider
+// uses them (the task's cpu and memory, in place of providers.ecs.cpu and memory).
+type PoolResources struct {
+	CPU    string `yaml:"cpu,omitempty" json:"cpu,omitempty"`
+	Memory string `yaml:"memory,omitempty" json:"memory,omitempty"`
+}
+
+// IsZero reports whether no resource is set (and lets YAML omit the section).
+func (r PoolResources) IsZero() bool { return r == PoolResources{} }
 
 // Duration is a time.Duration written as a Go duration string ("30s", "5m").
 type Duration time.Duration

@@ -202,7 +202,21 @@ func (v validator) pools(pools []Pool, providers Providers) {
 			v.errorf(mapKeyPath(at+".capabilities", ""), "capability names must not be empty")
 		}
 		v.envKeys(at+".env", p.Env)
+		v.poolResources(at+".resources", p.Provider, p.Resources, configured)
 	}
+}
+
+// poolResources checks a pool's size in the notation of its provider. Only ecs sizes instances:
+// elsewhere the setting would be silently ignored, so it is refused.
+func (v validator) poolResources(path, prov string, r PoolResources, configured []string) {
+	if r.IsZero() || !slices.Contains(configured, prov) {
+		return // nothing set, or the provider is already reported
+	}
+	if prov != "ecs" {
+		v.errorf(path, "only the ecs provider sizes instances; provider %q would ignore it (ec2 instances take their size from providers.ec2.instanceTypes or the launch template)", prov)
+		return
+	}
+	checkECSSize(r.CPU, r.Memory, v.under(path))
 }
 
 func (v validator) poolProvider(path, name string, known, configured []string) {

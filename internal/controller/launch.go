@@ -96,12 +96,13 @@ func (cy *cycle) startBatch(ctx context.Context, token string, recs []*store.Age
 		specs[i] = provider.AgentSpec{Name: r.Name}
 	}
 	insts, err := cy.p.prov.Launch(ctx, provider.LaunchRequest{
-		Token:    token,
-		Pool:     cfg.Name,
-		Template: cfg.Template,
-		Agents:   specs,
-		Tags:     provider.TagsFor(cfg.Name, cy.c.opts.ControllerID, "", token),
-		Env:      cy.agentEnv(),
+		Token:     token,
+		Pool:      cfg.Name,
+		Template:  cfg.Template,
+		Agents:    specs,
+		Tags:      provider.TagsFor(cfg.Name, cy.c.opts.ControllerID, "", token),
+		Env:       cy.agentEnv(),
+		Resources: cfg.Resources,
 	})
 	// The provider has answered: what it did is recorded even if ctx ended meanwhile (a shutdown
 	// signal, the cycle timeout), so the next cycle need not rediscover it.

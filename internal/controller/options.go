@@ -49,6 +49,9 @@ type PoolConfig struct {
 	Policy   scaler.Policy
 	// Env is extra environment for the pool's agents. Values may be secrets: never logged.
 	Env map[string]string
+	// Resources size the pool's instances (e.g. ECS task cpu and memory); zero fields keep the
+	// provider's defaults. Providers that do not size instances ignore them.
+	Resources provider.Resources
 }
 
 // Options configures a Controller.

@@ -62,6 +62,16 @@ type LaunchRequest struct {
 	// Env is handed to the agent process (ADO URL, pool, registration token reference, ...).
 	// Values may be secret: providers never log them.
 	Env map[string]string
+	// Resources size each instance of the pool; zero fields keep the provider's own defaults.
+	Resources Resources
+}
+
+// Resources is a pool's per-instance size, in the provider's own notation. The ecs provider uses
+// them as the task-level cpu and memory overrides, in place of its configured ones; the other
+// providers (local, ec2, whose size comes from the launch template) ignore them.
+type Resources struct {
+	CPU    string // e.g. ECS "512" (CPU units) or "1 vCPU"
+	Memory string // e.g. ECS "1024" (MiB) or "2 GB"
 }
 
 // Instance is one running (or recently ended) unit of compute hosting one agent.

@@ -102,6 +102,7 @@ type Options struct {
 	AssignPublicIP  bool
 	PlatformVersion string
 	// CPU and Memory override the task size ("512", "1 vCPU", "2048"); empty keeps the definition's.
+	// A launch's Resources (the pool's) win over them, field by field.
 	CPU, Memory string
 	// Env is plain environment added to every agent (values are never logged).
 	Env map[string]string

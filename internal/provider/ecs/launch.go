@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -123,11 +124,12 @@ func (p *Provider) runTaskInput(req provider.LaunchRequest, taskDef, agent strin
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
-	if p.opts.CPU != "" {
-		in.Overrides.Cpu = aws.String(p.opts.CPU)
+	// The pool's size wins over the provider's; either may be empty (the task definition's).
+	if cpu := cmp.Or(req.Resources.CPU, p.opts.CPU); cpu != "" {
+		in.Overrides.Cpu = aws.String(cpu)
 	}
-	if p.opts.Memory != "" {
-		in.Overrides.Memory = aws.String(p.opts.Memory)
+	if mem := cmp.Or(req.Resources.Memory, p.opts.Memory); mem != "" {
+		in.Overrides.Memory = aws.String(mem)
 	}
 	if p.opts.Group != "" {
 		in.Group = aws.String(p.opts.Group)

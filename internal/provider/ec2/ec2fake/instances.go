@@ -157,7 +157,9 @@ func (s *Server) runInstances(q *queryfake.Params) (any, *queryfake.Error) {
 	}
 	var ids []string
 	for range maxCount {
-		ids = append(ids, s.addLocked(in))
+		id := s.addLocked(in)
+		ids = append(ids, id)
+		s.queueHookLocked(s.hooks.OnRunInstances, s.instances[id])
 	}
 	if token != "" {
 		s.tokens[token] = ids
@@ -298,6 +300,7 @@ func (s *Server) terminateInstances(q *queryfake.Params) (any, *queryfake.Error)
 			in.State = "terminated"
 			in.ReasonCode = "Client.UserInitiatedShutdown"
 			in.ReasonMessage = "Client.UserInitiatedShutdown: User initiated shutdown"
+			s.queueHookLocked(s.hooks.OnTerminate, in)
 		}
 		resp.Changes = append(resp.Changes, stateChangeXML{InstanceID: id, PreviousState: prev,
 			CurrentState: stateXML{Code: stateCodes[in.State], Name: in.State}})

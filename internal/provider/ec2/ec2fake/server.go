@@ -5,6 +5,7 @@
 //
 // It records every call, is idempotent by ClientToken like EC2, and can be told to fail:
 // capacity errors for spot or one instance type, or throttling with RequestLimitExceeded.
+// Hooks (SetHooks) let a test play the instances' operating system, e.g. run an agent on each.
 package ec2fake
 
 import (
@@ -59,6 +60,8 @@ type Server struct {
 	rec       queryfake.Recorder
 	faults    []*Fault
 	nextID    int
+	hooks     Hooks
+	pending   []func() // hooks queued by the request being answered
 }
 
 // New starts a fake closed at the end of tb. clock may be nil (time.Now).
@@ -71,7 +74,7 @@ func New(tb testing.TB, clock func() time.Time) *Server {
 		instances: map[string]*Instance{},
 		tokens:    map[string][]string{},
 	}
-	s.srv = httptest.NewServer(dialect.Handler(&s.mu, &s.rec, s.dispatch))
+	s.srv = httptest.NewServer(s.withHooks(dialect.Handler(&s.mu, &s.rec, s.dispatch)))
 	s.URL = s.srv.URL
 	tb.Cleanup(s.srv.Close)
 	return s
