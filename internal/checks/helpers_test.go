@@ -1,0 +1,244 @@
+package checks_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/adofleet/adofleet/internal/ado"
+	"github.com/adofleet/adofleet/internal/adosim"
+	"github.com/adofleet/adofleet/internal/checks"
+	"github.com/adofleet/adofleet/internal/store/sqlite"
+)
+
+const (
+	testPAT    = "org-pat"
+	testPool   = "linux"
+	testUser   = "adofleet"
+	testPass   = "s3cret-pass"
+	testSecret = "shared-secret"
+)
+
+// fakeClock is the injected clock of the handler and the callbacker.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is an ADO simulator on loopback, the real ADO client, a state store and a requests table
+// in one SQLite file, and the check endpoint on loopback.
+type env struct {
+	org    *adosim.Org
+	simURL string
+	client *ado.Client
+	dbPath string
+	store  *sqlite.Store
+	reqs   *checks.SQLiteRequests
+	clock  *fakeClock
+	url    string // the check endpoint for testPool
+
+	mu    sync.Mutex
+	wakes []string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	e := &env{org: adosim.NewOrg(adosim.OrgOptions{Name: "fabrikam", Project: "web", Seed: 3}),
+		clock: &fakeClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
+	if _, err := e.org.AddPool(testPool); err != nil {
+		t.Fatal(err)
+	}
+	run, err := adosim.NewServer(e.org, adosim.ServerOptions{PAT: testPAT}).Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = run.Close() })
+	e.simURL = run.URL
+	if e.client, err = ado.New(ado.Options{OrgURL: run.URL, PAT: testPAT}); err != nil {
+		t.Fatal(err)
+	}
+	e.dbPath = filepath.Join(t.TempDir(), "adofleet.db")
+	e.openStores(t, ctx)
+	h, err := checks.NewHandler(checks.Options{
+		Auth:     checks.Auth{Username: testUser, Password: testPass, Secret: testSecret},
+		Pool:     checks.PoolSet(testPool, "windows"),
+		Requests: e.reqs,
+		Wake: func(pool string) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.wakes = append(e.wakes, pool)
+		},
+		Now: e.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e.url = srv.URL + "/v1/checks/" + testPool
+	return e
+}
+
+// openStores opens the state store and the requests table on the same file; a second call is a
+// restart (the handler keeps the first requests handle, which stays valid).
+func (e *env) openStores(t *testing.T, ctx context.Context) {
+	t.Helper()
+	st, err := sqlite.Open(ctx, e.dbPath, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	reqs, err := checks.OpenSQLiteRequests(ctx, e.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reqs.Close() })
+	e.store, e.reqs = st, reqs
+}
+
+func (e *env) wakeCount() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.wakes)
+}
+
+func (e *env) callbacker(t *testing.T, timeout time.Duration) *checks.Callbacker {
+	t.Helper()
+	cb, err := checks.NewCallbacker(checks.CallbackerOptions{
+		Requests: e.reqs, Claims: e.store, ADO: e.client, Timeout: timeout, Now: e.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cb
+}
+
+// headers are the check's values as ADO's default headers carry them.
+func (e *env) headers(p adosim.PlanSpec) map[string]string {
+	return map[string]string{
+		"PlanUrl": e.simURL + "/", "ProjectId": p.ProjectID, "HubName": p.HubName, "PlanId": p.PlanID,
+		"JobId": p.JobID, "TimelineId": p.TimelineID, "TaskInstanceId": p.TaskInstanceID, "AuthToken": p.Token,
+	}
+}
+
+type reply struct {
+	code int
+	body struct {
+		Status string `json:"status"`
+		Errors struct {
+			Missing   []string          `json:"missing"`
+			Malformed map[string]string `json:"malformed"`
+		} `json:"errors"`
+	}
+}
+
+// post calls the check endpoint; auth edits the request's credentials.
+func post(t *testing.T, url string, headers map[string]string, body string, auth func(*http.Request)) reply {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewBufferString(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	if auth == nil {
+		req.SetBasicAuth(testUser, testPass)
+	} else {
+		auth(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r reply
+	r.code = resp.StatusCode
+	if err := json.NewDecoder(resp.Body).Decode(&r.body); err != nil {
+		t.Fatalf("decode answer (status %d): %v", resp.StatusCode, err)
+	}
+	return r
+}
+
+// startAgents runs n simulated agents in the pool and waits until they are all online and idle.
+func (e *env) startAgents(t *testing.T, prefix string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	for i := range n {
+		wg.Go(func() {
+			_ = adosim.RunAgent(ctx, adosim.AgentOptions{URL: e.simURL, Token: testPAT, Pool: testPool,
+				Name: prefix + "-" + itoa(i), PollTimeout: 5 * time.Second})
+		})
+	}
+	// Bounded wait for the agents' sessions; this asserts no duration, it only gives up.
+	for range 2000 {
+		idle := 0
+		for _, a := range e.org.Agents(testPool) {
+			if strings.HasPrefix(a.Name, prefix+"-") && a.State == adosim.AgentIdle {
+				idle++
+			}
+		}
+		if idle == n {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("the %d %s agents did not all come online", n, prefix)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// events returns the plan's posted events as "name/result" strings.
+func (e *env) events(t *testing.T, planID string) []string {
+	t.Helper()
+	info, ok := e.org.Plan(planID)
+	if !ok {
+		t.Fatalf("plan %s not found", planID)
+	}
+	var out []string
+	for _, ev := range info.Events {
+		out = append(out, ev.Name+"/"+ev.Result)
+	}
+	return out
+}
+
+// logLines returns every line logged to the plan.
+func (e *env) logLines(t *testing.T, planID string) []string {
+	t.Helper()
+	info, _ := e.org.Plan(planID)
+	var out []string
+	for _, l := range info.Logs {
+		out = append(out, l.Lines...)
+	}
+	return out
+}
+
+func (e *env) planRef(p adosim.PlanSpec) ado.PlanRef {
+	return ado.PlanRef{PlanURL: e.simURL + "/", ProjectID: p.ProjectID, HubName: p.HubName, PlanID: p.PlanID,
+		JobID: p.JobID, TimelineID: p.TimelineID, TaskInstanceID: p.TaskInstanceID, AuthToken: p.Token}
+}
