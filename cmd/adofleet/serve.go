@@ -76,12 +76,19 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer stopProviders()
-	ctrl, err := controller.New(controller.Options{
+	chk, err := openChecks(ctx, cfg, ac, client, st, reg, log)
+	if err != nil {
+		return err
+	}
+	defer chk.close()
+	copts := controller.Options{
 		ControllerID: cfg.Controller.ID, OrgURL: cfg.Organization.URL, ADO: client,
 		Providers: providers, Store: st, Pools: poolConfigs(cfg),
 		AgentToken: creds.agent.Reveal, Resync: cfg.Controller.Resync.D(),
 		Logger: log, Registerer: reg,
-	})
+	}
+	chk.controllerOptions(&copts)
+	ctrl, err := controller.New(copts)
 	if err != nil {
 		return fmt.Errorf("controller: %w", err)
 	}
@@ -92,8 +99,12 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := startCloudWatch(ctx, cfg, ac, ctrl, reg, log); err != nil {
 		return err
 	}
-	if cfg.Web.Enabled() {
-		addr, err := startWeb(ctx, cfg.Web.Listen, "adofleet", ctrl, reg, readiness(ctrl), log)
+	mounts, err := chk.start(ctx, cfg, ctrl, reg, log)
+	if err != nil {
+		return err
+	}
+	if cfg.Web.Enabled() { // config validation keeps checks off when web is off
+		addr, err := startWeb(ctx, cfg.Web.Listen, "adofleet", ctrl, reg, readiness(ctrl), log, mounts...)
 		if err != nil {
 			return err
 		}

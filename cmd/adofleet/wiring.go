@@ -45,13 +45,23 @@ func (s statusSource) Status(ctx context.Context) (web.Status, error) {
 
 // startWeb serves the dashboard and metrics on addr until ctx ends. It returns the bound address
 // (useful with port 0) once the listener is open, so a busy port is an error at start-up.
-func startWeb(ctx context.Context, addr, title string, c *controller.Controller, reg *prometheus.Registry, ready func() error, log *slog.Logger) (string, error) {
-	h, err := web.New(web.Options{
+func startWeb(ctx context.Context, addr, title string, c *controller.Controller, reg *prometheus.Registry, ready func() error, log *slog.Logger, mounts ...mount) (string, error) {
+	dash, err := web.New(web.Options{
 		Source: statusSource{c}, Gatherer: reg, Ready: ready, Title: title,
 		Logger: log.With("component", "web"),
 	})
 	if err != nil {
 		return "", fmt.Errorf("dashboard: %w", err)
+	}
+	var h http.Handler = dash
+	if len(mounts) > 0 {
+		// internal/web has its own mux; other endpoints (the checks webhook) share its listener.
+		mux := http.NewServeMux()
+		mux.Handle("/", dash)
+		for _, m := range mounts {
+			mux.Handle(m.pattern, m.handler)
+		}
+		h = mux
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -70,6 +80,12 @@ func startWeb(ctx context.Context, addr, title string, c *controller.Controller,
 		_ = srv.Shutdown(shutdownCtx)
 	}()
 	return ln.Addr().String(), nil
+}
+
+// mount is an extra handler served on the dashboard's listener under pattern.
+type mount struct {
+	pattern string
+	handler http.Handler
 }
 
 // newRegistry returns a Prometheus registry with the Go and process collectors.

@@ -50,6 +50,7 @@ type Callbacker struct {
 	mu        sync.Mutex // one round at a time; guards the maps below
 	poolIDs   map[string]int
 	announced map[store.CallbackKey]bool
+	resMu     sync.Mutex                      // guards reserved, read by Reserved outside a round
 	reserved  map[string]map[string]time.Time // pool -> agent name -> when it released a check
 }
 
@@ -196,6 +197,8 @@ func (c *Callbacker) freeAgents(ctx context.Context, pool string, now time.Time)
 		}
 		return nil, fmt.Errorf("checks: list agents of pool %q: %w", pool, err)
 	}
+	c.resMu.Lock()
+	defer c.resMu.Unlock()
 	res := c.reserved[pool]
 	seen := map[string]bool{}
 	var free []string
@@ -221,6 +224,8 @@ func (c *Callbacker) freeAgents(ctx context.Context, pool string, now time.Time)
 }
 
 func (c *Callbacker) reserve(pool, agent string, now time.Time) {
+	c.resMu.Lock()
+	defer c.resMu.Unlock()
 	if c.reserved[pool] == nil {
 		c.reserved[pool] = map[string]time.Time{}
 	}

@@ -21,6 +21,9 @@ const (
 	DefaultEC2Concurrency      = 8
 	DefaultCloudWatchNamespace = "adofleet"
 	DefaultCloudWatchInterval  = time.Minute
+	DefaultChecksSecretHeader  = "X-Adofleet-Secret"
+	DefaultChecksTimeout       = 10 * time.Minute
+	DefaultChecksMaxBodyBytes  = 64 << 10
 )
 
 // ListenOff as web.listen disables the dashboard, /metrics and health endpoints.
@@ -53,6 +56,9 @@ func (c *Config) SetDefaults() {
 	}
 	setDefault(&c.CloudWatch.Namespace, DefaultCloudWatchNamespace)
 	setDefault(&c.CloudWatch.Interval, Duration(DefaultCloudWatchInterval))
+	setDefault(&c.Checks.SecretHeader, DefaultChecksSecretHeader)
+	setDefault(&c.Checks.Timeout, Duration(DefaultChecksTimeout))
+	setDefault(&c.Checks.MaxBodyBytes, DefaultChecksMaxBodyBytes)
 	for i := range c.Pools {
 		p := &c.Pools[i]
 		setDefault(&p.IdleTimeout, Duration(DefaultIdleTimeout))

@@ -35,6 +35,7 @@ var typeDocs = map[string]string{
 	"EC2Provider":             "Runs each agent on its own EC2 instance from a launch template, or grows an Auto Scaling group.",
 	"EC2LaunchTemplate":       "A launch template, by id or name, and its version.",
 	"AWS":                     "Settings shared by every AWS part. Credentials come from the AWS SDK's chain (environment, shared files, task or instance role).",
+	"Checks":                  "The Approvals-and-Checks \"Invoke REST API\" endpoint POST /v1/checks/{pool}, served on web.listen.",
 	"CloudWatch":              "Optional publishing of per-pool gauges (queue depth, busy, idle and starting agents) to Amazon CloudWatch.",
 }
 
@@ -48,6 +49,7 @@ var fieldDocs = map[string]fieldMeta{
 	"Config.pools":        {doc: "The agent pools to scale.", required: true, minItems: 1},
 	"Config.aws":          {doc: "Settings shared by the AWS parts (ecs and ec2 providers, CloudWatch, ssm: and secretsmanager: secrets)."},
 	"Config.cloudwatch":   {doc: "Publishing of per-pool gauges to Amazon CloudWatch (off by default)."},
+	"Config.checks":       {doc: "The Invoke REST API check endpoint (off by default)."},
 
 	"Organization.url": {doc: "URL of the organization, e.g. https://dev.azure.com/contoso. https, or http for loopback hosts only (the simulator).",
 		required: true, pattern: `^https?://`},
@@ -90,6 +92,14 @@ var fieldDocs = map[string]fieldMeta{
 	"PoolResources.memory": {doc: `Task memory: MiB ("2048") or GB ("2 GB"). Default: providers.ecs.memory, else the task definition's.`},
 
 	"AWS.region": {doc: "Region of every AWS part that sets none. Default: the AWS SDK's lookup (AWS_REGION, the shared config file).", pattern: regionRE.String()},
+
+	"Checks.enabled":      {doc: "Serve POST /v1/checks/{pool} on web.listen (which must not be off).", def: false},
+	"Checks.username":     {doc: "User name of the Generic service connection's basic credentials; goes with password."},
+	"Checks.password":     {doc: "Secret reference to the service connection's password; goes with username.", secret: true},
+	"Checks.sharedSecret": {doc: "Secret reference to a shared secret the check sends in secretHeader. Set it, or username and password, or both.", secret: true},
+	"Checks.secretHeader": {doc: "Header carrying the shared secret.", def: DefaultChecksSecretHeader, pattern: headerRE.String()},
+	"Checks.timeout":      {doc: "A check with no agent online by then is failed; keep it below the check's own timeout in Azure DevOps.", def: "10m"},
+	"Checks.maxBodyBytes": {doc: "Bound on a call's body; a larger body answers 413.", def: DefaultChecksMaxBodyBytes, minimum: intp(0)},
 
 	"CloudWatch.enabled":   {doc: "Publish the gauges with PutMetricData.", def: false},
 	"CloudWatch.namespace": {doc: "Namespace of the metrics (QueueDepth, BusyAgents, IdleAgents, StartingAgents, each with the dimension Pool). AWS/ is reserved.", def: DefaultCloudWatchNamespace},

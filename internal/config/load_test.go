@@ -55,6 +55,7 @@ func TestParseAppliesDefaults(t *testing.T) {
 			OneJobPerAgent:      ptr(true),
 		}},
 		CloudWatch: config.CloudWatch{Namespace: "adofleet", Interval: config.Duration(time.Minute)},
+		Checks:     config.Checks{SecretHeader: "X-Adofleet-Secret", Timeout: config.Duration(10 * time.Minute), MaxBodyBytes: 65536},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)

@@ -15,6 +15,7 @@ type Config struct {
 	Pools        []Pool       `yaml:"pools" json:"pools"`
 	AWS          AWS          `yaml:"aws,omitempty" json:"aws,omitempty"`
 	CloudWatch   CloudWatch   `yaml:"cloudwatch,omitempty" json:"cloudwatch,omitempty"`
+	Checks       Checks       `yaml:"checks,omitempty" json:"checks,omitempty"`
 }
 
 // Organization is the ADO organization and how to authenticate to it.
@@ -87,6 +88,25 @@ type CloudWatch struct {
 	Region string `yaml:"region,omitempty" json:"region,omitempty"`
 	// Endpoint overrides the service endpoint (for testing and VPC endpoints).
 	Endpoint string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
+}
+
+// Checks is the Approvals-and-Checks "Invoke REST API" endpoint (POST /v1/checks/{pool}), served
+// on web.listen. When enabled, at least one auth method is required.
+type Checks struct {
+	Enabled bool `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	// Username and Password are the Generic service connection's basic credentials; Password is
+	// a secret reference.
+	Username string `yaml:"username,omitempty" json:"username,omitempty"`
+	Password string `yaml:"password,omitempty" json:"password,omitempty"`
+	// SharedSecret is a secret reference to a value the check sends in SecretHeader.
+	SharedSecret string `yaml:"sharedSecret,omitempty" json:"sharedSecret,omitempty"`
+	// SecretHeader carries the shared secret (default X-Adofleet-Secret).
+	SecretHeader string `yaml:"secretHeader,omitempty" json:"secretHeader,omitempty"`
+	// Timeout: a check with no agent by then is failed (default 10m); keep it below the check's
+	// own timeout in ADO.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// MaxBodyBytes bounds a call's body (default 65536).
+	MaxBodyBytes int `yaml:"maxBodyBytes,omitempty" json:"maxBodyBytes,omitempty"`
 }
 
 // LocalProvider runs each agent as a local process.

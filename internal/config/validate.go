@@ -38,6 +38,7 @@ func validate(c *Config, d *decoder) {
 	v.pools(c.Pools, c.Providers)
 	v.aws(c.AWS)
 	v.cloudWatch(c.CloudWatch)
+	v.checks(c.Checks, c.Web)
 }
 
 func (v validator) organization(o Organization) {

@@ -24,6 +24,8 @@ type observation struct {
 	insts       []provider.Instance  // ours by tag, live and recently ended
 	recs        []*store.AgentRecord // every state, sorted by name
 	recByName   map[string]*store.AgentRecord
+	demands     int             // pending check requests of the pool (Options.Demands)
+	reserved    map[string]bool // agents a check reserved (Options.Reserved)
 }
 
 func (cy *cycle) observe(ctx context.Context) error {
@@ -54,6 +56,18 @@ func (cy *cycle) observe(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("observe: list store records of pool %q: %w", name, err)
 	}
+	var demands int
+	if f := cy.c.opts.Demands; f != nil {
+		byPool, err := f(ctx)
+		if err != nil {
+			return fmt.Errorf("observe: pending check requests of pool %q: %w", name, err)
+		}
+		demands = byPool[name]
+	}
+	var reserved map[string]bool
+	if f := cy.c.opts.Reserved; f != nil {
+		reserved = f(name)
+	}
 
 	o := observation{
 		placeholder: PlaceholderName(name),
@@ -61,6 +75,8 @@ func (cy *cycle) observe(ctx context.Context) error {
 		agentList:   agents,
 		agents:      make(map[string]ado.Agent, len(agents)),
 		recByName:   make(map[string]*store.AgentRecord, len(recs)),
+		demands:     demands,
+		reserved:    reserved,
 	}
 	for _, a := range agents {
 		o.agents[a.Name] = a
@@ -145,7 +161,7 @@ func (o *observation) launchPending(rec *store.AgentRecord, p scaler.Policy, now
 
 // snapshot builds the scaler's view of the pool.
 func (o *observation) snapshot(pool string, p scaler.Policy, now time.Time) scaler.Snapshot {
-	s := scaler.Snapshot{Pool: pool, Draining: map[string]bool{}}
+	s := scaler.Snapshot{Pool: pool, Draining: map[string]bool{}, Demands: o.demands, Reserved: o.reserved}
 	assigned := map[int64]int{} // request id -> agent id, from the agents' assigned requests
 	for _, a := range o.agentList {
 		if a.AssignedRequest != nil {

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -80,6 +81,13 @@ type Options struct {
 	Logger       *slog.Logger
 	// Registerer receives the controller's metrics; nil keeps them unexported.
 	Registerer prometheus.Registerer
+	// Demands, if set, returns the pending check requests per pool (checks.PendingByPool): jobs
+	// ADO queues only once an agent is there. Called once per cycle in observe; an error fails the
+	// cycle like any observe error.
+	Demands func(ctx context.Context) (map[string]int, error)
+	// Reserved, if set, names a pool's agents that released a check and wait for its job to be
+	// queued (checks.Callbacker.Reserved): they are not drained meanwhile. It must not block.
+	Reserved func(pool string) map[string]bool
 	// NameFunc generates a new agent name for a pool (default "<pool-slug>-<8 random hex>").
 	NameFunc func(pool string) string
 }

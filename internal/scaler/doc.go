@@ -12,10 +12,12 @@
 //
 // Rules, one function each:
 //
-//   - launches: matching queued jobs + Standby - supply, and at least Min - live; capped so that
-//     capacity never exceeds Max, and by MaxLaunchPerCycle.
+//   - launches: matching queued jobs + Snapshot.Demands (checks waiting for an agent) + Standby,
+//     less supply, and at least Min - live; capped so that capacity never exceeds Max, and by
+//     MaxLaunchPerCycle.
 //   - idleAgents (drain): ours, ready, idle longer than IdleTimeout, oldest first, only as many as
-//     the ready agents exceed queued jobs + Standby and live instances exceed Min. A finished
+//     the ready agents exceed queued jobs + Demands + Standby and live instances exceed Min; never an
+//     agent in Snapshot.Reserved (it released a check and waits for that job). A finished
 //     one-job agent still online after IdleTimeout is drained regardless.
 //   - staleAgents (delete from ADO): ours, offline, not busy, and finished (one-job) or with no
 //     live instance (matched by Instance.AgentName); not within NewAgentGrace of its creation.

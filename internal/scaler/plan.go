@@ -51,6 +51,8 @@ type view struct {
 	launching int               // Snapshot.Launching, never negative
 	capacity  int               // live instances + launching: what counts against Max
 	queued    int               // queued jobs whose demands the pool satisfies
+	demands   int               // Snapshot.Demands, never negative: check requests waiting
+	reserved  map[string]bool   // from the snapshot
 	unmatched int               // queued jobs whose demands it does not (not ours)
 	ready     int               // ready agents (see isReady), ours or not
 	folded    map[string]string // Policy.Capabilities keyed by lower-cased name
@@ -67,6 +69,8 @@ func newView(s Snapshot, p Policy, now time.Time) *view {
 		instOf:    make(map[string]int, len(s.Instances)),
 		assigned:  map[int]bool{},
 		draining:  s.Draining,
+		demands:   max(s.Demands, 0),
+		reserved:  s.Reserved,
 		launching: max(s.Launching, 0),
 		folded:    foldCaps(p.Capabilities),
 	}

@@ -107,26 +107,36 @@ func checkInvariants(s scaler.Snapshot, p scaler.Policy, a scaler.Actions) []err
 	if p.MaxLaunchPerCycle > 0 && a.Launch > p.MaxLaunchPerCycle {
 		fail("launch %d > MaxLaunchPerCycle %d", a.Launch, p.MaxLaunchPerCycle)
 	}
-	if limit := max(matching+p.Standby, p.Min); a.Launch > limit {
-		fail("launch %d > max(matching %d + standby %d, min %d)", a.Launch, matching, p.Standby, p.Min)
+	demands := max(s.Demands, 0)
+	if limit := max(matching+demands+p.Standby, p.Min); a.Launch > limit {
+		fail("launch %d > max(matching %d + demands %d + standby %d, min %d)", a.Launch, matching, demands, p.Standby, p.Min)
 	}
 	// Launches for every matching queued job the supply does not cover, when capacity allows.
 	if capacity <= p.Max {
-		floor := min(matching-(ready+notOnline+s.Launching), p.Max-capacity)
+		floor := min(matching+demands-(ready+notOnline+s.Launching), p.Max-capacity)
 		if p.MaxLaunchPerCycle > 0 {
 			floor = min(floor, p.MaxLaunchPerCycle)
 		}
 		if a.Launch < floor {
-			fail("launch %d < %d (matching %d, ready %d, starting at most %d, launching %d, room %d)",
-				a.Launch, floor, matching, ready, notOnline, s.Launching, p.Max-capacity)
+			fail("launch %d < %d (matching %d + demands %d, ready %d, starting at most %d, launching %d, room %d)",
+				a.Launch, floor, matching, demands, ready, notOnline, s.Launching, p.Max-capacity)
 		}
 	}
 	if a.LaunchReason == "" {
 		fail("empty LaunchReason")
 	}
 
-	// Drain: ours, not busy (nor any agent of that name), never a placeholder, never draining.
+	// Drain: ours, not busy (nor any agent of that name), never a placeholder, never draining,
+	// never reserved unless it finished its one job; and the ready agents left still cover the
+	// matching queued jobs, the waiting checks and Standby.
+	readyDrained := 0
 	for _, st := range a.Drain {
+		if ag, ok := byID[st.AgentID]; ok && !(p.OneJobPerAgent && ag.Finished) {
+			readyDrained++
+			if s.Reserved[ag.Name] {
+				fail("drain %+v: agent is reserved by a check", st)
+			}
+		}
 		ag, ok := byID[st.AgentID]
 		switch {
 		case !ok || ag.Name != st.Target:
@@ -138,6 +148,10 @@ func checkInvariants(s scaler.Snapshot, p scaler.Policy, a scaler.Actions) []err
 		case st.InstanceID != "" && instName[st.InstanceID] != ag.Name:
 			fail("drain %+v: instance is not the agent's", st)
 		}
+	}
+	if readyDrained > 0 && ready-readyDrained < matching+demands+p.Standby {
+		fail("drained %d ready agents of %d, leaving fewer than matching %d + demands %d + standby %d",
+			readyDrained, ready, matching, demands, p.Standby)
 	}
 	// Delete: ours, offline, not busy, never a placeholder.
 	for _, st := range a.DeleteAgents {
@@ -214,7 +228,8 @@ func randomPolicy(r *rand.Rand) scaler.Policy {
 func randomSnapshot(r *rand.Rand) scaler.Snapshot {
 	ago := func(maxMin int) time.Time { return now.Add(-time.Duration(r.IntN(maxMin+1)) * time.Minute) }
 	chance := func(pct int) bool { return r.IntN(100) < pct }
-	s := scaler.Snapshot{Pool: "p", Launching: r.IntN(6), Draining: map[string]bool{}}
+	s := scaler.Snapshot{Pool: "p", Launching: r.IntN(6), Draining: map[string]bool{},
+		Demands: r.IntN(8) - 1, Reserved: map[string]bool{}}
 	for i := range r.IntN(30) {
 		name := fmt.Sprintf("a%02d", i)
 		if i > 0 && chance(5) {
@@ -227,6 +242,9 @@ func randomSnapshot(r *rand.Rand) scaler.Snapshot {
 		})
 		if chance(15) {
 			s.Draining[name] = true
+		}
+		if chance(10) {
+			s.Reserved[name] = true
 		}
 	}
 	for i := range r.IntN(30) {
@@ -266,6 +284,10 @@ func cloneSnapshot(s scaler.Snapshot) scaler.Snapshot {
 	c.Draining = map[string]bool{}
 	for k, v := range s.Draining {
 		c.Draining[k] = v
+	}
+	c.Reserved = map[string]bool{}
+	for k, v := range s.Reserved {
+		c.Reserved[k] = v
 	}
 	return c
 }

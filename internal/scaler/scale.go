@@ -8,9 +8,10 @@ import (
 )
 
 // idleAgents decides which idle agents to drain. Candidates are ours, online, enabled, not busy,
-// not a placeholder, not already draining, and idle longer than IdleTimeout. A finished one-job
+// not a placeholder, not already draining, not reserved, and idle longer than IdleTimeout. A finished one-job
 // agent among them is always drained (it is not supply). Of the others, oldest idle first, only
-// as many as the ready agents exceed what the matching queued jobs and Standby need, and never so
+// as many as the ready agents exceed what the matching queued jobs, the waiting checks and Standby
+// need, and never so
 // many that fewer than Min instances stay live. live is the capacity left after terminations; it is
 // returned less the drained agents that have an instance.
 func (v *view) idleAgents(live int) ([]Step, int) {
@@ -23,7 +24,7 @@ func (v *view) idleAgents(live int) ([]Step, int) {
 		}
 		if v.isDone(a) {
 			done = append(done, a)
-		} else {
+		} else if !v.reserved[a.Name] {
 			spare = append(spare, a)
 		}
 	}
@@ -36,16 +37,20 @@ func (v *view) idleAgents(live int) ([]Step, int) {
 		}
 	}
 
-	need := v.queued + v.p.Standby
+	need := v.queued + v.demands + v.p.Standby
 	n := min(len(spare), v.ready-need, live-v.p.Min)
 	if n > 0 {
 		slices.SortFunc(spare, func(a, b *Agent) int {
 			return cmp.Or(a.IdleSince.Compare(b.IdleSince), cmp.Compare(a.Name, b.Name))
 		})
 		// The numbers behind the choice are the same for every agent drained: format them once.
-		why := fmt.Sprintf(" (idle timeout %s); %s for %s, %s, min %d with %d live: drain the %d idle longest",
+		checks := ""
+		if v.demands > 0 {
+			checks = ", " + plural(v.demands, "check") + " waiting"
+		}
+		why := fmt.Sprintf(" (idle timeout %s); %s for %s%s, %s, min %d with %d live: drain the %d idle longest",
 			dur(v.p.IdleTimeout), plural(v.ready, "ready agent"), plural(v.queued, "matching queued job"),
-			plural(v.p.Standby, "standby agent"), v.p.Min, live, n)
+			checks, plural(v.p.Standby, "standby agent"), v.p.Min, live, n)
 		for _, a := range spare[:n] {
 			out = append(out, v.drainStep(a, "idle "+dur(v.age(a.IdleSince))+why))
 			if v.hasInstance(a.Name) {
@@ -63,13 +68,14 @@ func (v *view) drainStep(a *Agent, reason string) Step {
 	return Step{Action: ActionDrain, Target: a.Name, AgentID: a.ID, InstanceID: v.firstInstance(a.Name), Reason: reason}
 }
 
-// launches decides how many agents to start: enough for every matching queued job plus Standby,
+// launches decides how many agents to start: enough for every matching queued job and waiting
+// check plus Standby,
 // less the supply (ready agents, starting instances, launches in flight), and at least enough to
 // bring live up to Min; then capped so that capacity never exceeds Max, and by MaxLaunchPerCycle.
 // live is the capacity left after this plan's terminations and drains.
 func (v *view) launches(starting, live int) (int, string) {
 	p := v.p
-	need := v.queued + p.Standby
+	need := v.queued + v.demands + p.Standby
 	supply := v.ready + starting + v.launching
 	want := max(need-supply, p.Min-live, 0)
 	room := max(p.Max-v.capacity, 0)
@@ -86,6 +92,9 @@ func (v *view) launches(starting, live int) (int, string) {
 	fmt.Fprintf(&b, "%s %s the pool", plural(v.queued, "queued job"), verb)
 	if v.unmatched > 0 {
 		fmt.Fprintf(&b, " (%d more not ours: demands not met)", v.unmatched)
+	}
+	if v.demands > 0 {
+		fmt.Fprintf(&b, ", %s waiting", plural(v.demands, "check"))
 	}
 	if p.Standby > 0 {
 		fmt.Fprintf(&b, ", standby %d", p.Standby)

@@ -66,6 +66,12 @@ type Snapshot struct {
 	// Draining names agents already being drained (disabled by us), so they are not counted as
 	// capacity and not planned twice.
 	Draining map[string]bool
+	// Demands counts pending check requests (Approvals and Checks) whose jobs ADO will queue only
+	// once an agent is there: each counts like a matching queued job. Negative counts as 0.
+	Demands int
+	// Reserved names agents that released a check and wait for its job to be queued: they are
+	// supply for that job (counted as ready) and never drained while reserved.
+	Reserved map[string]bool
 }
 
 // Action names, as recorded in decisions.

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adofleet/adofleet/internal/checks"
+	"github.com/adofleet/adofleet/internal/config"
+	"github.com/adofleet/adofleet/internal/controller"
+	"github.com/adofleet/adofleet/internal/store"
+)
+
+// checksCallbackInterval is the callbacker's round period when nothing nudges it.
+const checksCallbackInterval = 5 * time.Second
+
+// checksWiring is the checks endpoint's parts: opened before the controller (which reads the
+// pending requests and reservations), mounted after it (the handler wakes it).
+type checksWiring struct {
+	reqs *checks.SQLiteRequests
+	cb   *checks.Callbacker
+	auth checks.Auth
+}
+
+// openChecks opens the requests table next to the store and the callbacker; nil when checks are off.
+func openChecks(ctx context.Context, cfg *config.Config, ac *aws.Config, client checks.ADO, st store.Store, reg prometheus.Registerer, log *slog.Logger) (*checksWiring, error) {
+	c := cfg.Checks
+	if !c.Enabled {
+		return nil, nil
+	}
+	secrets, err := newSecrets(ac, log)
+	if err != nil {
+		return nil, err
+	}
+	auth := checks.Auth{Username: c.Username, SecretHeader: c.SecretHeader}
+	// Resolved once at start-up: a missing secret fails it rather than every call.
+	if c.Password != "" {
+		v, err := secrets.Resolve(ctx, c.Password)
+		if err != nil {
+			return nil, fmt.Errorf("checks.password: %w", err)
+		}
+		auth.Password = v.Reveal()
+	}
+	if c.SharedSecret != "" {
+		v, err := secrets.Resolve(ctx, c.SharedSecret)
+		if err != nil {
+			return nil, fmt.Errorf("checks.sharedSecret: %w", err)
+		}
+		auth.Secret = v.Reveal()
+	}
+	reqs, err := checks.OpenSQLiteRequests(ctx, cfg.Store.SQLite.Path)
+	if err != nil {
+		return nil, fmt.Errorf("checks: requests table in %s: %w", cfg.Store.SQLite.Path, err)
+	}
+	cb, err := checks.NewCallbacker(checks.CallbackerOptions{
+		Requests: reqs, Claims: st, ADO: client, Timeout: c.Timeout.D(),
+		Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		_ = reqs.Close()
+		return nil, err
+	}
+	return &checksWiring{reqs: reqs, cb: cb, auth: auth}, nil
+}
+
+// controllerOptions hands the controller the pending checks per pool and the reserved agents.
+func (w *checksWiring) controllerOptions(o *controller.Options) {
+	if w == nil {
+		return
+	}
+	o.Demands = func(ctx context.Context) (map[string]int, error) { return checks.PendingByPool(ctx, w.reqs) }
+	o.Reserved = w.cb.Reserved
+}
+
+// start runs the callbacker and returns the endpoint to mount at /v1/checks/.
+func (w *checksWiring) start(ctx context.Context, cfg *config.Config, ctrl *controller.Controller, reg prometheus.Registerer, log *slog.Logger) ([]mount, error) {
+	if w == nil {
+		return nil, nil
+	}
+	names := make([]string, len(cfg.Pools))
+	for i, p := range cfg.Pools {
+		names[i] = p.Name
+	}
+	h, err := checks.NewHandler(checks.Options{
+		Auth: w.auth, Pool: checks.PoolSet(names...), Requests: w.reqs,
+		Wake:         func(pool string) { ctrl.Wake(pool); w.cb.Nudge() },
+		MaxBodyBytes: int64(cfg.Checks.MaxBodyBytes), Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	go func() { _ = w.cb.Run(ctx, checksCallbackInterval) }()
+	return []mount{{pattern: "/v1/checks/", handler: h}}, nil
+}
+
+func (w *checksWiring) close() {
+	if w != nil {
+		_ = w.reqs.Close()
+	}
+}
