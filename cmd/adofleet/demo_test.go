@@ -17,45 +17,36 @@ func TestDemoRunsEveryJobOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts 200 agent processes")
 	}
-	addr := freeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-
-	type result struct {
-		out, errOut string
-		err         error
-	}
-	done := make(chan result, 1)
-	go func() {
-		out, errOut, err := runCLI(ctx, "demo", "--jobs", "200", "--json", "--listen", addr,
-			"--rate", "40", "--min-duration", "50ms", "--max-duration", "300ms", "--max", "20",
-			"--resync", "500ms", "--boot-time", "200ms", "--idle-timeout", "2s", "--log-level", "warn", "--state-dir", t.TempDir())
-		done <- result{out, errOut, err}
-	}()
+	run := startCLI(ctx, "demo", "--jobs", "200", "--json", "--listen", "127.0.0.1:0",
+		"--rate", "40", "--min-duration", "50ms", "--max-duration", "300ms", "--max", "20",
+		"--resync", "500ms", "--boot-time", "200ms", "--idle-timeout", "2s", "--log-level", "info", "--state-dir", t.TempDir())
+	base := run.dashboardURL(t, ctx)
 
 	// While it runs, the dashboard API and the metrics must answer with the demo's pool.
 	sawPool, sawMetric := false, false
-	var res result
+	var err error
 wait:
 	for {
 		select {
-		case res = <-done:
+		case err = <-run.done:
 			break wait
 		case <-time.After(200 * time.Millisecond):
 			if !sawPool {
-				sawPool = strings.Contains(get(t, "http://"+addr+"/api/status"), `"name":"demo"`)
+				sawPool = strings.Contains(get(t, base+"/api/status"), `"name":"demo"`)
 			}
 			if !sawMetric {
-				sawMetric = strings.Contains(get(t, "http://"+addr+"/metrics"), "adofleet_reconcile_total")
+				sawMetric = strings.Contains(get(t, base+"/metrics"), "adofleet_reconcile_total")
 			}
 		}
 	}
-	if res.err != nil {
-		t.Fatalf("demo failed: %v\nstdout:\n%s\nstderr:\n%s", res.err, res.out, res.errOut)
+	if err != nil {
+		t.Fatalf("demo failed: %v\nstdout:\n%s\nstderr:\n%s", err, run.out.String(), run.err.String())
 	}
 	var s demoSummary
-	if err := json.Unmarshal([]byte(res.out), &s); err != nil {
-		t.Fatalf("summary is not JSON: %v\n%s", err, res.out)
+	if err := json.Unmarshal([]byte(run.out.String()), &s); err != nil {
+		t.Fatalf("summary is not JSON: %v\n%s", err, run.out.String())
 	}
 	if !s.OK || s.Jobs != 200 || s.Succeeded != 200 || s.Lost != 0 || s.RanTwice != 0 || s.AgentsLeft != 0 {
 		t.Errorf("summary = %+v, want 200 jobs succeeded once each and no agent left", s)

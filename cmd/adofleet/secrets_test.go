@@ -26,21 +26,15 @@ func TestDemoNeverRevealsThePAT(t *testing.T) {
 	const pat = "demo-pat-SECRET-5f1c0e9a7b3d"
 	t.Setenv(demoPATEnv, pat)
 	secrets := []string{pat, base64.StdEncoding.EncodeToString([]byte(":" + pat))}
-	addr, dir := freeAddr(t), t.TempDir()
+	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	var stdout, stderr syncBuffer // lambda_test.go's: safe to read while the demo logs
-	done := make(chan error, 1)
-	go func() {
-		root := newRootCmd()
-		root.SetArgs([]string{"demo", "--jobs", "10", "--listen", addr, "--log-level", "debug",
-			"--rate", "20", "--min-duration", "50ms", "--max-duration", "200ms", "--boot-time", "100ms",
-			"--resync", "500ms", "--idle-timeout", "1s", "--max", "4", "--state-dir", dir})
-		root.SetOut(&stdout)
-		root.SetErr(&stderr)
-		done <- root.ExecuteContext(ctx)
-	}()
+	run := startCLI(ctx, "demo", "--jobs", "10", "--listen", "127.0.0.1:0", "--log-level", "debug",
+		"--rate", "20", "--min-duration", "50ms", "--max-duration", "200ms", "--boot-time", "100ms",
+		"--resync", "500ms", "--idle-timeout", "1s", "--max", "4", "--state-dir", dir)
+	stdout, stderr, done := &run.out, &run.err, run.done
+	base := run.dashboardURL(t, ctx)
 
 	var shown strings.Builder // every page scraped while the demo runs
 	checkedPAT := false
@@ -52,7 +46,7 @@ wait:
 			break wait
 		case <-time.After(100 * time.Millisecond):
 			for _, path := range []string{"/metrics", "/api/status", "/"} {
-				shown.WriteString(get(t, "http://"+addr+path))
+				shown.WriteString(get(t, base+path))
 			}
 			if !checkedPAT {
 				checkedPAT = simulatorTakes(t, stderr.String(), pat)

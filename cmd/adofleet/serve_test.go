@@ -34,7 +34,6 @@ func TestServeScalesAPoolFromConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	addr := freeAddr(t)
 	cfgPath := filepath.Join(dir, "adofleet.yaml")
 	cfg := fmt.Sprintf(`organization:
   url: %s
@@ -42,7 +41,7 @@ func TestServeScalesAPoolFromConfig(t *testing.T) {
 controller:
   id: serve-test
   resync: 300ms
-  logLevel: warn
+  logLevel: info
 store:
   sqlite:
     path: %s
@@ -60,7 +59,7 @@ pools:
     registrationTimeout: 1m
     capabilities:
       Agent.OS: Linux
-`, sim.URL, filepath.Join(dir, "state.db"), addr, exe, filepath.Join(dir, "agents"))
+`, sim.URL, filepath.Join(dir, "state.db"), "127.0.0.1:0", exe, filepath.Join(dir, "agents"))
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -68,13 +67,8 @@ pools:
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	serveCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	var errOut string
-	go func() {
-		var err error
-		_, errOut, err = runCLI(serveCtx, "serve", "-c", cfgPath)
-		done <- err
-	}()
+	run := startCLI(serveCtx, "serve", "-c", cfgPath)
+	base := run.dashboardURL(t, ctx)
 
 	// Jobs are queued only once the placeholder exists, as ADO would fail them otherwise.
 	waitFor(t, ctx, "placeholder agent", func() bool { return len(org.Agents("build")) == 1 })
@@ -92,12 +86,12 @@ pools:
 		}
 		return len(org.Agents("build")) == 1
 	})
-	if body := get(t, "http://"+addr+"/readyz"); !strings.HasPrefix(body, "ok") {
+	if body := get(t, base+"/readyz"); !strings.HasPrefix(body, "ok") {
 		t.Errorf("/readyz = %q, want ok", body)
 	}
 	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("serve returned %v\nstderr:\n%s", err, errOut)
+	if err := <-run.done; err != nil {
+		t.Fatalf("serve returned %v\nstderr:\n%s", err, run.err.String())
 	}
 
 	for _, j := range org.Jobs() {
@@ -105,7 +99,7 @@ pools:
 			t.Errorf("job %d: result %q, started %d times; want succeeded once", j.RequestID, j.Result, j.Starts)
 		}
 	}
-	if strings.Contains(errOut, pat) {
+	if strings.Contains(run.err.String(), pat) {
 		t.Error("serve logged the PAT")
 	}
 }
