@@ -52,7 +52,9 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer unlock()
 	o := s.org
-	p.events = append(p.events, PlanEvent{Name: ev.Name, TaskID: ev.TaskID, JobID: ev.JobID, Result: ev.Result, Raw: raw, Time: o.clock.Now()})
+	pe := PlanEvent{Name: ev.Name, TaskID: ev.TaskID, JobID: ev.JobID, Result: ev.Result, Raw: raw, Time: o.clock.Now()}
+	p.events = append(p.events, pe)
+	o.checkEventLocked(p, pe)
 	o.notifyLocked()
 	w.WriteHeader(http.StatusNoContent)
 	return nil

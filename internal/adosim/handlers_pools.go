@@ -265,7 +265,7 @@ func (s *Server) listJobRequests(w http.ResponseWriter, r *http.Request) error {
 	o := s.org
 	var jobs []*job
 	for _, j := range o.jobs {
-		if j.poolID == poolID && (agentID == 0 || j.agentID == agentID) {
+		if j.poolID == poolID && !j.waitingForCheck() && (agentID == 0 || j.agentID == agentID) {
 			jobs = append(jobs, j)
 		}
 	}

@@ -27,15 +27,19 @@ type job struct {
 	orchestration string
 	duration      time.Duration
 
-	agentID   int    // reserved agent, 0 while queued
-	lockToken string // of the current assignment
-	messageID int64  // of the current assignment's message
-	delivered bool   // the current assignment's message reached the agent
-	starts    int    // deliveries over all assignments
-	ranBy     []int  // agent ids the job was delivered to
+	agentID   int       // reserved agent, 0 while queued
+	lockToken string    // of the current assignment
+	messageID int64     // of the current assignment's message
+	delivered bool      // the current assignment's message reached the agent
+	starts    int       // deliveries over all assignments
+	ranBy     []int     // agent ids the job was delivered to
+	check     *checkRun // the pool's check, if the pool had one when the job was queued
 }
 
 func (j *job) finished() bool { return j.result != "" }
+
+// waitingForCheck: the job is held by its pool's check; as far as the pool goes it does not exist yet.
+func (j *job) waitingForCheck() bool { return j.check != nil && j.check.waiting }
 
 // JobSpec describes a job to queue.
 type JobSpec struct {
@@ -51,7 +55,9 @@ type JobSpec struct {
 
 // QueueJob queues a job request in the named pool and returns its request id. Like ADO it fails
 // the job at once (result "failed") when no agent in the pool, online or not, satisfies its
-// demands; the request id is returned all the same.
+// demands; the request id is returned all the same. In a pool with a check (SetPoolCheck) the
+// job waits for the check first (JobWaitingForChecks); the simulator gives it its request id at
+// once, though ADO creates the request only when the check passes.
 func (o *Org) QueueJob(poolName string, spec JobSpec) (int64, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -91,6 +97,10 @@ func (o *Org) QueueJob(poolName string, spec JobSpec) (int64, error) {
 	j.orchestration = j.planID + "." + strings.ToLower(j.jobName)
 	o.ensurePlanLocked(PlanSpec{ProjectID: j.scopeID, HubName: strings.ToLower(j.planType), PlanID: j.planID, JobID: j.jobID})
 	o.jobs[j.id] = j
+	if o.holdForCheckLocked(j) {
+		o.notifyLocked()
+		return j.id, nil
+	}
 	o.queue = append(o.queue, j.id)
 	o.failUnmatchableLocked(p.id)
 	o.assignLocked()
@@ -100,7 +110,7 @@ func (o *Org) QueueJob(poolName string, spec JobSpec) (int64, error) {
 
 func (o *Org) jobLocked(poolID int, id int64) (*job, error) {
 	j, ok := o.jobs[id]
-	if !ok || j.poolID != poolID {
+	if !ok || j.poolID != poolID || j.waitingForCheck() {
 		return nil, errJobNotFound(id)
 	}
 	return j, nil
@@ -244,6 +254,7 @@ func (o *Org) finishLocked(j *job, result string) {
 // dropped and their jobs requeued; jobs whose lock lapsed are requeued.
 func (o *Org) sweepLocked() {
 	now := o.clock.Now()
+	o.sweepChecksLocked(now)
 	changed := false
 	for _, s := range o.sessions {
 		if now.Sub(s.lastSeen) >= o.sessionTimeout {

@@ -65,9 +65,13 @@ type Org struct {
 	projects map[string]string // project name -> id
 	envs     map[int]*environment
 	plans    map[string]*plan
-	hostID   string
-	owner    string
-	changed  chan struct{}
+	// poolChecks are the pools' Invoke REST API checks; checking the jobs waiting for theirs.
+	poolChecks    map[int]*CheckSpec
+	checking      map[int64]*job
+	collectionURL string // PlanUrl of the checks' calls
+	hostID        string
+	owner         string
+	changed       chan struct{}
 }
 
 type pool struct {
@@ -135,6 +139,8 @@ func NewOrg(opts OrgOptions) *Org {
 		projects:       map[string]string{},
 		envs:           map[int]*environment{},
 		plans:          map[string]*plan{},
+		poolChecks:     map[int]*CheckSpec{},
+		checking:       map[int64]*job{},
 		changed:        make(chan struct{}),
 	}
 	o.hostID = o.uuidLocked()

@@ -45,6 +45,11 @@ type PlanInfo struct {
 	Logs   []PlanLog
 	// Feed holds lines appended to timeline record feeds, in order.
 	Feed []string
+	// TaskCompleted counts TaskCompleted events for the plan's task instance: the first decides
+	// a check, more than one is a double callback (recorded, ignored).
+	TaskCompleted int
+	// CheckRequestID is the job request whose check runs in this plan; 0 if none.
+	CheckRequestID int64
 }
 
 type plan struct {
@@ -53,6 +58,10 @@ type plan struct {
 	logs      []*planLog
 	feed      []string
 	createdOn time.Time
+	// checkJob is the request id of the job whose check runs in this plan (0: not a check).
+	checkJob int64
+	// completions counts TaskCompleted events for the plan's task instance.
+	completions int
 }
 
 type planLog struct {
@@ -114,7 +123,8 @@ func (o *Org) Plan(planID string) (PlanInfo, bool) {
 	if !ok {
 		return PlanInfo{}, false
 	}
-	info := PlanInfo{PlanSpec: p.spec, Events: append([]PlanEvent(nil), p.events...), Feed: append([]string(nil), p.feed...)}
+	info := PlanInfo{PlanSpec: p.spec, Events: append([]PlanEvent(nil), p.events...), Feed: append([]string(nil), p.feed...),
+		TaskCompleted: p.completions, CheckRequestID: p.checkJob}
 	for _, l := range p.logs {
 		info.Logs = append(info.Logs, PlanLog{ID: l.id, Path: l.path, Lines: append([]string(nil), l.lines...)})
 	}

@@ -15,6 +15,8 @@ const (
 	JobAssigned JobState = "assigned" // reserved by an agent that has not received it yet
 	JobRunning  JobState = "running"  // delivered to its agent
 	JobFinished JobState = "finished" // has a result
+	// JobWaitingForChecks: the pool's check has not passed yet; no job request exists in ADO.
+	JobWaitingForChecks JobState = "waitingForChecks"
 )
 
 // JobInfo is a job request as the simulator knows it.
@@ -40,6 +42,10 @@ type JobInfo struct {
 	// twice (its first agent died or was removed while running it).
 	Starts int
 	RanBy  []int // agent ids it was delivered to, in order
+	// CheckPlanID is the plan the pool's check ran in ("" if the pool had no check); CheckCalls
+	// counts the calls made to the check URL, retries included.
+	CheckPlanID string
+	CheckCalls  int
 }
 
 func (o *Org) jobInfoLocked(j *job) JobInfo {
@@ -56,9 +62,14 @@ func (o *Org) jobInfoLocked(j *job) JobInfo {
 	if a := o.agents[j.agentID]; a != nil {
 		info.AgentName = a.name
 	}
+	if j.check != nil {
+		info.CheckPlanID, info.CheckCalls = j.check.plan.PlanID, j.check.calls
+	}
 	switch {
 	case j.finished():
 		info.State = JobFinished
+	case j.waitingForCheck():
+		info.State = JobWaitingForChecks
 	case j.agentID == 0:
 		info.State = JobQueued
 	case j.delivered:

@@ -276,6 +276,7 @@ func (s *Server) Start(addr string) (*Running, error) {
 		server: &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second},
 		done:   make(chan struct{}),
 	}
+	s.org.setCollectionURL(rs.URL) // the PlanUrl checks send
 	go func() {
 		defer close(rs.done)
 		if err := rs.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
