@@ -98,18 +98,27 @@ func (c *Callbacker) Nudge() {
 func (c *Callbacker) Run(ctx context.Context, interval time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	for {
-		if err := c.RunOnce(ctx); err != nil && ctx.Err() == nil {
+	for ctx.Err() == nil {
+		// A round is never cut short by shutdown: a callback claimed and then cancelled would never
+		// be sent (claims are at most once) and its check would time out in ADO. The round gets
+		// its own bounded context instead, and Run returns only between rounds.
+		roundCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), roundTimeout)
+		err := c.RunOnce(roundCtx)
+		cancel()
+		if err != nil {
 			c.log.Warn("check callback round failed; retrying next round", "err", err)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
 		case <-t.C:
 		case <-c.nudge:
 		}
 	}
+	return ctx.Err()
 }
+
+// roundTimeout bounds one round of callbacks, including the time a shutdown waits for it.
+const roundTimeout = 30 * time.Second
 
 // action is one thing a round does for one request.
 type action struct {
