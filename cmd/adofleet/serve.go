@@ -174,6 +174,13 @@ func buildProvidersWithStop(cfg *config.Config, ac *aws.Config, reg prometheus.R
 	if err := addAWSProviders(providers, cfg, ac, reg, log); err != nil {
 		return nil, stop, err
 	}
+	secrets, err := newSecrets(ac, log)
+	if err != nil {
+		return nil, stop, err
+	}
+	if err := addAzureProviders(providers, cfg, secrets, reg, log); err != nil {
+		return nil, stop, err
+	}
 	return providers, stop, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/adofleet/adofleet/internal/secret"
@@ -125,5 +126,18 @@ func (p *ACIProvider) checkRegistry(add func(field, format string, args ...any))
 		add("registryPassword", "looks like a literal secret (not shown); write a reference such as env:ACR_PASSWORD or file:PATH")
 	default:
 		add("registryPassword", "%v", err)
+	}
+}
+
+// checkACISize checks a pool's container size in ACI's notation: CPU cores and memory in GB, as
+// positive decimal numbers ("" keeps providers.aci.cpu and memoryGB).
+func checkACISize(cpu, memory string, report func(field, msg string)) {
+	for _, f := range []struct{ field, value, unit string }{{"cpu", cpu, "CPU cores"}, {"memory", memory, "memory in GB"}} {
+		if f.value == "" {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSpace(f.value), 64); err != nil || v <= 0 {
+			report(f.field, fmt.Sprintf("%q is not an ACI size: %s as a positive number such as \"1.5\"", f.value, f.unit))
+		}
 	}
 }

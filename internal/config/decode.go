@@ -79,6 +79,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetInt(int64(i))
+	case reflect.Float64:
+		if !d.want(n, yaml.ScalarNode, "a number", path) {
+			return
+		}
+		var f float64
+		if (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") || n.Decode(&f) != nil {
+			d.errorAt(n, path, "want a number, got %q", n.Value)
+			return
+		}
+		v.SetFloat(f)
 	case reflect.Bool:
 		if !d.want(n, yaml.ScalarNode, "true or false", path) {
 			return

@@ -19,6 +19,9 @@ const (
 	DefaultECSMaxAttempts      = 5
 	DefaultEC2Mode             = "instances"
 	DefaultEC2Concurrency      = 8
+	DefaultACICPU              = 1.0
+	DefaultACIMemoryGB         = 2.0
+	DefaultACICallTimeout      = 30 * time.Second
 	DefaultCloudWatchNamespace = "adofleet"
 	DefaultCloudWatchInterval  = time.Minute
 	DefaultChecksSecretHeader  = "X-Adofleet-Secret"
@@ -53,6 +56,11 @@ func (c *Config) SetDefaults() {
 	if e := c.Providers.EC2; e != nil {
 		setDefault(&e.Mode, DefaultEC2Mode)
 		setDefault(&e.Concurrency, DefaultEC2Concurrency)
+	}
+	if a := c.Providers.ACI; a != nil {
+		setDefault(&a.CPU, DefaultACICPU)
+		setDefault(&a.MemoryGB, DefaultACIMemoryGB)
+		setDefault(&a.CallTimeout, Duration(DefaultACICallTimeout))
 	}
 	setDefault(&c.CloudWatch.Namespace, DefaultCloudWatchNamespace)
 	setDefault(&c.CloudWatch.Interval, Duration(DefaultCloudWatchInterval))

@@ -67,6 +67,7 @@ type Providers struct {
 	Local *LocalProvider `yaml:"local,omitempty" json:"local,omitempty"`
 	ECS   *ECSProvider   `yaml:"ecs,omitempty" json:"ecs,omitempty"`
 	EC2   *EC2Provider   `yaml:"ec2,omitempty" json:"ec2,omitempty"`
+	ACI   *ACIProvider   `yaml:"aci,omitempty" json:"aci,omitempty"`
 }
 
 // AWS holds settings shared by every AWS part (the ecs and ec2 providers, CloudWatch, ssm: and
@@ -124,7 +125,7 @@ type LocalProvider struct {
 type Pool struct {
 	// Name of the agent pool in ADO.
 	Name string `yaml:"name" json:"name"`
-	// Provider that runs the pool's agents: "local", "ecs" or "ec2".
+	// Provider that runs the pool's agents: "local", "ecs", "ec2" or "aci".
 	Provider string `yaml:"provider" json:"provider"`
 	// Template is provider-specific (e.g. a task definition); optional.
 	Template string `yaml:"template,omitempty" json:"template,omitempty"`
@@ -147,12 +148,13 @@ type Pool struct {
 	Capabilities map[string]string `yaml:"capabilities,omitempty" json:"capabilities,omitempty"`
 	// Env adds environment variables to this pool's agents.
 	Env map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
-	// Resources size each of the pool's instances, over the provider's defaults (ecs only).
+	// Resources size each of the pool's instances, over the provider's defaults (ecs and aci only).
 	Resources PoolResources `yaml:"resources,omitempty" json:"resources,omitempty"`
 }
 
 // PoolResources size each instance of a pool, in the provider's notation. Only the ecs provider
-// uses them (the task's cpu and memory, in place of providers.ecs.cpu and memory).
+// (the task's cpu and memory, in place of providers.ecs.cpu and memory) and the aci provider
+// (CPU cores and GB, in place of providers.aci.cpu and memoryGB) use them.
 type PoolResources struct {
 	CPU    string `yaml:"cpu,omitempty" json:"cpu,omitempty"`
 	Memory string `yaml:"memory,omitempty" json:"memory,omitempty"`

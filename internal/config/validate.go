@@ -155,6 +155,11 @@ func (v validator) providers(p Providers) {
 		v.endpoint(at+".endpoint", e.Endpoint)
 		v.endpoint(at+".autoScalingEndpoint", e.AutoScalingEndpoint)
 	}
+	if a := p.ACI; a != nil {
+		const at = "providers.aci"
+		a.check(v.under(at)) // includes callTimeout and the registryPassword reference
+		v.envKeys(at+".env", a.Env)
+	}
 }
 
 // under adapts the validator to a section's own checks, which name fields relative to path.
@@ -207,17 +212,20 @@ func (v validator) pools(pools []Pool, providers Providers) {
 	}
 }
 
-// poolResources checks a pool's size in the notation of its provider. Only ecs sizes instances:
-// elsewhere the setting would be silently ignored, so it is refused.
+// poolResources checks a pool's size in the notation of its provider. Only ecs and aci size
+// instances: elsewhere the setting would be silently ignored, so it is refused.
 func (v validator) poolResources(path, prov string, r PoolResources, configured []string) {
 	if r.IsZero() || !slices.Contains(configured, prov) {
 		return // nothing set, or the provider is already reported
 	}
-	if prov != "ecs" {
-		v.errorf(path, "only the ecs provider sizes instances; provider %q would ignore it (ec2 instances take their size from providers.ec2.instanceTypes or the launch template)", prov)
-		return
+	switch prov {
+	case "ecs":
+		checkECSSize(r.CPU, r.Memory, v.under(path))
+	case "aci":
+		checkACISize(r.CPU, r.Memory, v.under(path))
+	default:
+		v.errorf(path, "only the ecs and aci providers size instances; provider %q would ignore it (ec2 instances take their size from providers.ec2.instanceTypes or the launch template)", prov)
 	}
-	checkECSSize(r.CPU, r.Memory, v.under(path))
 }
 
 func (v validator) poolProvider(path, name string, known, configured []string) {

@@ -67,8 +67,9 @@ type LaunchRequest struct {
 }
 
 // Resources is a pool's per-instance size, in the provider's own notation. The ecs provider uses
-// them as the task-level cpu and memory overrides, in place of its configured ones; the other
-// providers (local, ec2, whose size comes from the launch template) ignore them.
+// them as the task-level cpu and memory overrides, in place of its configured ones, and the aci
+// provider as the container's CPU cores and memory in GB ("1.5", "3.5"); the other providers
+// (local, ec2, whose size comes from the launch template) ignore them.
 type Resources struct {
 	CPU    string // e.g. ECS "512" (CPU units) or "1 vCPU"
 	Memory string // e.g. ECS "1024" (MiB) or "2 GB"

@@ -25,6 +25,9 @@ func (p *Provider) Launch(ctx context.Context, req provider.LaunchRequest) ([]pr
 	if len(req.Agents) == 0 {
 		return nil, nil
 	}
+	if _, _, err := p.size(req.Resources); err != nil {
+		return nil, fmt.Errorf("aci provider: launch: pool %q: %w", req.Pool, err)
+	}
 	var password string
 	if p.opts.RegistryPassword != nil {
 		pw, err := p.opts.RegistryPassword(ctx)
@@ -126,6 +129,7 @@ func (p *Provider) containerGroup(req provider.LaunchRequest, agent string, tags
 	if req.Template != "" {
 		image = req.Template
 	}
+	cpu, memoryGB, _ := p.size(req.Resources) // checked by Launch
 	props := &armcontainerinstance.ContainerGroupPropertiesProperties{
 		OSType:        to.Ptr(armcontainerinstance.OperatingSystemTypesLinux),
 		RestartPolicy: to.Ptr(armcontainerinstance.ContainerGroupRestartPolicyNever),
@@ -135,7 +139,7 @@ func (p *Provider) containerGroup(req provider.LaunchRequest, agent string, tags
 			Properties: &armcontainerinstance.ContainerProperties{
 				Image: to.Ptr(image),
 				Resources: &armcontainerinstance.ResourceRequirements{Requests: &armcontainerinstance.ResourceRequests{
-					CPU: to.Ptr(p.opts.CPU), MemoryInGB: to.Ptr(p.opts.MemoryGB),
+					CPU: to.Ptr(cpu), MemoryInGB: to.Ptr(memoryGB),
 				}},
 				EnvironmentVariables: p.envVars(req.Env, agent),
 			},

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/adofleet/adofleet/internal/adosim"
+)
+
+// TestServeAnswersAChecksCall runs `adofleet serve -c FILE` with the checks endpoint enabled (a
+// shared secret from an env: reference) and local agent-sim agents, then calls POST
+// /v1/checks/{pool} as ADO's Invoke REST API check would: a call without the secret gets 401 and a
+// call missing fields 400, neither launching anything; a good call gets 200, an agent is launched
+// with no job queued, and the check's plan receives exactly one TaskCompleted, succeeded.
+func TestServeAnswersAChecksCall(t *testing.T) {
+	const (
+		pat    = "serve-checks-pat-0123456789abcdef"
+		secret = "serve-checks-shared-secret-42"
+		header = "X-Adofleet-Secret"
+	)
+	t.Setenv("ADOFLEET_TEST_CHECKS_PAT", pat)
+	t.Setenv("ADOFLEET_TEST_CHECKS_SECRET", secret)
+
+	org := adosim.NewOrg(adosim.OrgOptions{Name: "contoso"})
+	if _, err := org.AddPool("build"); err != nil {
+		t.Fatal(err)
+	}
+	sim, err := adosim.NewServer(org, adosim.ServerOptions{PAT: pat}).Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "adofleet.yaml")
+	cfg := fmt.Sprintf(`organization:
+  url: %s
+  pat: env:ADOFLEET_TEST_CHECKS_PAT
+controller:
+  id: serve-checks-test
+  resync: 300ms
+store:
+  sqlite:
+    path: %s
+web:
+  listen: 127.0.0.1:0
+checks:
+  enabled: true
+  sharedSecret: env:ADOFLEET_TEST_CHECKS_SECRET
+  timeout: 1m
+providers:
+  local:
+    command: [%q, agent-sim]
+    workDir: %s
+pools:
+  - name: build
+    provider: local
+    max: 2
+    idleTimeout: 1m
+    registrationTimeout: 1m
+`, sim.URL, filepath.Join(dir, "state.db"), exe, filepath.Join(dir, "agents"))
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	serveCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	run := startCLI(serveCtx, "serve", "-c", cfgPath)
+	base := run.dashboardURL(t, ctx)
+	waitFor(t, ctx, "placeholder agent", func() bool { return len(org.Agents("build")) == 1 })
+
+	plan := org.AddPlan(adosim.PlanSpec{HubName: "checks"})
+	headers := map[string]string{
+		"PlanUrl": sim.URL + "/", "ProjectId": plan.ProjectID, "HubName": plan.HubName,
+		"PlanId": plan.PlanID, "JobId": plan.JobID, "TimelineId": plan.TimelineID,
+		"TaskInstanceId": plan.TaskInstanceID, "AuthToken": plan.Token,
+	}
+	checkURL := base + "/v1/checks/build"
+
+	// Without the secret: 401, nothing recorded.
+	if code, body := postCheck(t, checkURL, headers); code != http.StatusUnauthorized {
+		t.Fatalf("POST without the secret: got %d %s, want 401", code, body)
+	}
+	// Missing fields: 400 naming each of them (and never the values sent).
+	partial := map[string]string{header: secret, "PlanUrl": headers["PlanUrl"], "HubName": plan.HubName, "AuthToken": plan.Token}
+	code, body := postCheck(t, checkURL, partial)
+	if code != http.StatusBadRequest {
+		t.Fatalf("POST missing fields: got %d %s, want 400", code, body)
+	}
+	var answer struct {
+		Errors struct {
+			Missing []string `json:"missing"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(body), &answer); err != nil {
+		t.Fatalf("400 body %q: %v", body, err)
+	}
+	wantMissing := []string{"ProjectId", "PlanId", "JobId", "TaskInstanceId"}
+	slices.Sort(answer.Errors.Missing)
+	slices.Sort(wantMissing)
+	if !slices.Equal(answer.Errors.Missing, wantMissing) {
+		t.Errorf("400 names missing %v, want %v", answer.Errors.Missing, wantMissing)
+	}
+	if strings.Contains(body, plan.Token) {
+		t.Error("the 400 answer echoes the AuthToken")
+	}
+	// Neither call may launch: let a few reconcile cycles pass, then count the pool's agents.
+	after := reconciles(t, base)
+	waitFor(t, ctx, "three more reconcile cycles", func() bool { return reconciles(t, base) >= after+3 })
+	if n := len(org.Agents("build")); n != 1 {
+		t.Fatalf("after the rejected calls the pool has %d agents, want only the placeholder", n)
+	}
+
+	// The good call: 200, then an agent for the check although no job is queued.
+	good := map[string]string{header: secret}
+	for k, v := range headers {
+		good[k] = v
+	}
+	if code, body := postCheck(t, checkURL, good); code != http.StatusOK {
+		t.Fatalf("POST with the secret: got %d %s, want 200", code, body)
+	}
+	waitFor(t, ctx, "an agent launched for the check", func() bool { return len(org.Agents("build")) >= 2 })
+	if jobs := org.Jobs(); len(jobs) != 0 {
+		t.Errorf("the simulator has %d jobs, want none: the agent was launched for the check alone", len(jobs))
+	}
+	completed := func() []adosim.PlanEvent {
+		info, ok := org.Plan(plan.PlanID)
+		if !ok {
+			t.Fatalf("plan %s is gone", plan.PlanID)
+		}
+		var out []adosim.PlanEvent
+		for _, e := range info.Events {
+			if e.Name == "TaskCompleted" {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	waitFor(t, ctx, "the check's TaskCompleted callback", func() bool { return len(completed()) > 0 })
+	// A second callback would follow within a few cycles; none may.
+	after = reconciles(t, base)
+	waitFor(t, ctx, "three more reconcile cycles", func() bool { return reconciles(t, base) >= after+3 })
+	events := completed()
+	if len(events) != 1 || events[0].Result != "succeeded" || events[0].TaskID != plan.TaskInstanceID || events[0].JobID != plan.JobID {
+		t.Errorf("TaskCompleted events = %+v, want exactly one, succeeded, for task %s of job %s", events, plan.TaskInstanceID, plan.JobID)
+	}
+
+	stop()
+	if err := <-run.done; err != nil {
+		t.Fatalf("serve returned %v\nstderr:\n%s", err, run.err.String())
+	}
+	for _, s := range []string{pat, secret, plan.Token} {
+		if strings.Contains(run.err.String(), s) {
+			t.Errorf("serve logged a secret (%d characters)", len(s))
+		}
+	}
+}
+
+// postCheck POSTs an empty body with headers and returns the status and body.
+func postCheck(t *testing.T, url string, headers map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+var reconcileLine = regexp.MustCompile(`(?m)^adofleet_reconcile_total\{[^}]*pool="build"[^}]*\} ([0-9.e+]+)$`)
+
+// reconciles is the pool's reconcile count (every outcome) from /metrics.
+func reconciles(t *testing.T, base string) float64 {
+	t.Helper()
+	var sum float64
+	for _, m := range reconcileLine.FindAllStringSubmatch(get(t, base+"/metrics"), -1) {
+		v, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			t.Fatalf("metric value %q: %v", m[1], err)
+		}
+		sum += v
+	}
+	return sum
+}
