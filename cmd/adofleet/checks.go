@@ -24,6 +24,8 @@ type checksWiring struct {
 	reqs *checks.SQLiteRequests
 	cb   *checks.Callbacker
 	auth checks.Auth
+	stop context.CancelFunc // stops the callbacker's loop
+	done chan struct{}      // closed once the loop has returned (between rounds)
 }
 
 // openChecks opens the requests table next to the store and the callbacker; nil when checks are off.
@@ -93,12 +95,24 @@ func (w *checksWiring) start(ctx context.Context, cfg *config.Config, ctrl *cont
 	if err != nil {
 		return nil, err
 	}
-	go func() { _ = w.cb.Run(ctx, checksCallbackInterval) }()
+	runCtx, stop := context.WithCancel(ctx)
+	w.stop, w.done = stop, make(chan struct{})
+	go func() {
+		defer close(w.done)
+		_ = w.cb.Run(runCtx, checksCallbackInterval)
+	}()
 	return []mount{{pattern: "/v1/checks/", handler: h}}, nil
 }
 
+// close stops the callbacker, waits for its current round to finish (a callback already claimed
+// is still sent), then closes the requests table.
 func (w *checksWiring) close() {
-	if w != nil {
-		_ = w.reqs.Close()
+	if w == nil {
+		return
 	}
+	if w.stop != nil {
+		w.stop()
+		<-w.done
+	}
+	_ = w.reqs.Close()
 }
