@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -37,40 +36,11 @@ func (p *Provider) Launch(ctx context.Context, req provider.LaunchRequest) ([]pr
 		password = pw
 	}
 
-	var (
-		mu     sync.Mutex
-		out    []provider.Instance
-		failed = map[string]error{}
-		wg     sync.WaitGroup
-		sem    = make(chan struct{}, maxConcurrentCalls)
-	)
-	for _, spec := range req.Agents {
-		if spec.Name == "" {
-			mu.Lock()
-			failed[""] = fmt.Errorf("%w: empty agent name", provider.ErrInvalidRequest)
-			mu.Unlock()
-			continue
-		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			inst, err := p.launchOne(ctx, req, spec.Name, password)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				failed[spec.Name] = err
-				p.log.Warn("agent container group did not start", "pool", req.Pool, "agent", spec.Name, "err", err)
-				return
-			}
-			out = append(out, inst)
-		})
-	}
-	wg.Wait()
-	sortInstances(out)
-	if len(failed) == 0 {
-		return out, nil
-	}
-	return out, &provider.PartialError{Failed: failed}
+	return provider.LaunchEach(ctx, req.Agents, maxConcurrentCalls, func(ctx context.Context, agent string) (provider.Instance, error) {
+		return p.launchOne(ctx, req, agent, password)
+	}, func(agent string, err error) {
+		p.log.Warn("agent container group did not start", "pool", req.Pool, "agent", agent, "err", err)
+	})
 }
 
 // launchOne returns the agent's group if this launch already created it, else creates it.

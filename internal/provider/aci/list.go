@@ -1,10 +1,8 @@
 package aci
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,7 +36,7 @@ func (p *Provider) List(ctx context.Context, pool string) ([]provider.Instance, 
 	for _, g := range groups {
 		out = append(out, p.instance(g))
 	}
-	sortInstances(out)
+	provider.SortInstances(out)
 	return out, nil
 }
 
@@ -226,13 +224,4 @@ func containerState(props *armcontainerinstance.ContainerGroupPropertiesProperti
 		return c.Properties.InstanceView.CurrentState
 	}
 	return nil
-}
-
-func sortInstances(insts []provider.Instance) {
-	slices.SortFunc(insts, func(a, b provider.Instance) int {
-		if c := a.LaunchedAt.Compare(b.LaunchedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -37,40 +36,11 @@ func (p *Provider) Launch(ctx context.Context, req provider.LaunchRequest) ([]pr
 	}
 	env := p.plainEnv(req.Env)
 
-	var (
-		mu     sync.Mutex
-		out    []provider.Instance
-		failed = map[string]error{}
-		wg     sync.WaitGroup
-		sem    = make(chan struct{}, maxConcurrentRunTask)
-	)
-	for _, spec := range req.Agents {
-		if spec.Name == "" {
-			mu.Lock()
-			failed[""] = fmt.Errorf("%w: empty agent name", provider.ErrInvalidRequest)
-			mu.Unlock()
-			continue
-		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			inst, err := p.runOne(ctx, req, taskDef, spec.Name, env)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				failed[spec.Name] = err
-				p.log.Warn("agent task did not start", "pool", req.Pool, "agent", spec.Name, "err", err)
-				return
-			}
-			out = append(out, inst)
-		})
-	}
-	wg.Wait()
-	sortInstances(out)
-	if len(failed) == 0 {
-		return out, nil
-	}
-	return out, &provider.PartialError{Failed: failed}
+	return provider.LaunchEach(ctx, req.Agents, maxConcurrentRunTask, func(ctx context.Context, agent string) (provider.Instance, error) {
+		return p.runOne(ctx, req, taskDef, agent, env)
+	}, func(agent string, err error) {
+		p.log.Warn("agent task did not start", "pool", req.Pool, "agent", agent, "err", err)
+	})
 }
 
 // runOne starts the task of one agent.

@@ -1,7 +1,6 @@
 package ecs
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -46,7 +45,7 @@ func (p *Provider) List(ctx context.Context, pool string) ([]provider.Instance, 
 		}
 	}
 	p.forgetReported(pool, stopped)
-	sortInstances(out)
+	provider.SortInstances(out)
 	return out, nil
 }
 
@@ -213,13 +212,4 @@ func (p *Provider) forgetReported(pool string, listed map[string]bool) {
 			delete(p.reported, id)
 		}
 	}
-}
-
-func sortInstances(insts []provider.Instance) {
-	slices.SortFunc(insts, func(a, b provider.Instance) int {
-		if c := a.LaunchedAt.Compare(b.LaunchedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
 }
