@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// A pool's Approvals-and-Checks "Invoke REST API" check in callback (completion event) mode, as
+// A pool's (or an environment's, see envchecks.go) Approvals-and-Checks "Invoke REST API" check in callback (completion event) mode, as
 // ADO runs it: a job for the pool is held "waiting for checks" (no job request exists yet, so the
 // job-requests list does not show it) while the check URL is called with the plan's values; a
 // TaskCompleted event on the check's plan then releases the job into the pool queue (succeeded)
@@ -59,26 +59,44 @@ const (
 	checkFailedMessage   = "check failed"
 )
 
-// checkRun is a job's check.
+// checkRun is one check of a job: its pool's or its environment's.
 type checkRun struct {
+	resource string // CheckOnPool or CheckOnEnvironment
 	spec     CheckSpec
 	plan     PlanSpec
 	deadline time.Time
 	waiting  bool // until the check passes, fails or times out
-	calls    int  // HTTP attempts made
+	passed   bool
+	calls    int // HTTP attempts made
 	lastErr  string
 }
 
 // SetPoolCheck configures (replaces) the named pool's check; jobs queued from then on wait for it.
 func (o *Org) SetPoolCheck(poolName string, spec CheckSpec) error {
+	spec, err := normalizeCheckSpec(spec)
+	if err != nil {
+		return err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	p := o.poolByNameLocked(poolName)
+	if p == nil {
+		return errPoolNotFound(poolName)
+	}
+	o.poolChecks[p.id] = &spec
+	return nil
+}
+
+// normalizeCheckSpec validates spec and fills in the defaults.
+func normalizeCheckSpec(spec CheckSpec) (CheckSpec, error) {
 	if spec.URL == "" {
-		return errBadRequest("check: URL is required")
+		return spec, errBadRequest("check: URL is required")
 	}
 	if (spec.Username == "") != (spec.Password == "") {
-		return errBadRequest("check: Username and Password go together")
+		return spec, errBadRequest("check: Username and Password go together")
 	}
 	if spec.SharedSecret != "" && spec.SecretHeader == "" {
-		return errBadRequest("check: SharedSecret needs SecretHeader")
+		return spec, errBadRequest("check: SharedSecret needs SecretHeader")
 	}
 	if spec.Timeout <= 0 {
 		spec.Timeout = DefaultCheckTimeout
@@ -95,14 +113,7 @@ func (o *Org) SetPoolCheck(poolName string, spec CheckSpec) error {
 	if spec.HTTPClient == nil {
 		spec.HTTPClient = &http.Client{}
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	p := o.poolByNameLocked(poolName)
-	if p == nil {
-		return errPoolNotFound(poolName)
-	}
-	o.poolChecks[p.id] = &spec
-	return nil
+	return spec, nil
 }
 
 // ClearPoolCheck removes the named pool's check; jobs already waiting keep waiting for theirs.
@@ -123,24 +134,45 @@ func (o *Org) setCollectionURL(u string) {
 	}
 }
 
-// holdForCheckLocked starts j's check if its pool has one and reports whether it did; the
-// call is made after the lock is released, by a goroutine.
+// holdForCheckLocked starts j's checks, its pool's and its environment's (ADO evaluates every
+// check of the resources a job uses, all in parallel, and runs the job when all have passed), and
+// reports whether there were any; the calls are made after the lock is released, by goroutines.
 func (o *Org) holdForCheckLocked(j *job) bool {
-	spec, ok := o.poolChecks[j.poolID]
-	if !ok {
+	var specs []*CheckSpec
+	var kinds []string
+	if spec, ok := o.poolChecks[j.poolID]; ok {
+		specs, kinds = append(specs, spec), append(kinds, CheckOnPool)
+	}
+	if spec, ok := o.envChecks[j.envID]; ok && j.envID != 0 {
+		specs, kinds = append(specs, spec), append(kinds, CheckOnEnvironment)
+	}
+	if len(specs) == 0 {
 		return false
 	}
-	plan := o.ensurePlanLocked(PlanSpec{ProjectID: j.scopeID, HubName: "checks"})
-	plan.checkJob = j.id
-	run := &checkRun{spec: *spec, plan: plan.spec, deadline: o.clock.Now().Add(spec.Timeout), waiting: true}
-	j.check = run
-	o.checking[j.id] = j
-	planURL := spec.PlanURL
-	if planURL == "" {
-		planURL = o.collectionURL
+	planURL := o.collectionURL
+	for i, spec := range specs {
+		plan := o.ensurePlanLocked(PlanSpec{ProjectID: j.scopeID, HubName: "checks"})
+		plan.checkJob = j.id
+		run := &checkRun{resource: kinds[i], spec: *spec, plan: plan.spec, deadline: o.clock.Now().Add(spec.Timeout), waiting: true}
+		j.checks = append(j.checks, run)
+		url := spec.PlanURL
+		if url == "" {
+			url = planURL
+		}
+		go o.invokeCheck(j.id, run.spec, run.plan, url)
 	}
-	go o.invokeCheck(j.id, run.spec, run.plan, planURL)
+	o.checking[j.id] = j
 	return true
+}
+
+// runLocked finds the check of j that runs in the plan planID.
+func runLocked(j *job, planID string) *checkRun {
+	for _, r := range j.checks {
+		if strings.EqualFold(r.plan.PlanID, planID) {
+			return r
+		}
+	}
+	return nil
 }
 
 // invokeCheck calls the check URL, retrying a failed call; when every attempt fails the job fails.
@@ -150,15 +182,17 @@ func (o *Org) invokeCheck(requestID int64, spec CheckSpec, plan PlanSpec, planUR
 		if attempt > 1 {
 			time.Sleep(spec.RetryDelay)
 		}
-		if !o.stillWaiting(requestID) {
+		if !o.stillWaiting(requestID, plan.PlanID) {
 			return
 		}
 		err := callCheck(spec, plan, planURL)
 		o.mu.Lock()
-		if j := o.jobs[requestID]; j != nil && j.check != nil { // counted even if the check was decided meanwhile
-			j.check.calls++
-			if err != nil {
-				j.check.lastErr = err.Error()
+		if j := o.jobs[requestID]; j != nil { // counted even if the check was decided meanwhile
+			if r := runLocked(j, plan.PlanID); r != nil {
+				r.calls++
+				if err != nil {
+					r.lastErr = err.Error()
+				}
 			}
 		}
 		o.mu.Unlock()
@@ -175,10 +209,16 @@ func (o *Org) invokeCheck(requestID int64, spec CheckSpec, plan PlanSpec, planUR
 	}
 }
 
-func (o *Org) stillWaiting(requestID int64) bool {
+// stillWaiting: the job still waits for its checks, this one included.
+func (o *Org) stillWaiting(requestID int64, planID string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.checking[requestID] != nil
+	j := o.checking[requestID]
+	if j == nil {
+		return false
+	}
+	r := runLocked(j, planID)
+	return r != nil && r.waiting
 }
 
 // callCheck makes one call with the headers ADO's check sends by default. The error names the
@@ -227,10 +267,20 @@ func (o *Org) checkEventLocked(p *plan, ev PlanEvent) {
 	p.completions++
 	j := o.checking[p.checkJob]
 	if p.checkJob == 0 || j == nil {
-		return // not a check's plan, or the check was decided before (double or late callback)
+		return // not a check's plan, or the job's checks were decided before (double or late callback)
+	}
+	run := runLocked(j, p.spec.PlanID)
+	if run == nil || !run.waiting {
+		return // this check passed before: a double callback
 	}
 	switch strings.ToLower(ev.Result) {
 	case "succeeded", "succeededwithissues":
+		run.waiting, run.passed = false, true
+		for _, r := range j.checks {
+			if !r.passed {
+				return // the job waits for its other checks
+			}
+		}
 		o.passCheckLocked(j)
 	default:
 		reason := fmt.Sprintf("%s: result %s", checkFailedMessage, ev.Result)
@@ -250,10 +300,9 @@ func lastLogLine(p *plan) string {
 	return ""
 }
 
-// passCheckLocked queues the job in its pool now, as if it had just been queued.
+// passCheckLocked queues the job in its pool now, as if it had just been queued: all its checks passed.
 func (o *Org) passCheckLocked(j *job) {
 	delete(o.checking, j.id)
-	j.check.waiting = false
 	j.queueTime = o.clock.Now()
 	o.queue = append(o.queue, j.id)
 	o.failUnmatchableLocked(j.poolID)
@@ -261,9 +310,12 @@ func (o *Org) passCheckLocked(j *job) {
 	o.notifyLocked()
 }
 
+// failCheckLocked fails the job: one of its checks failed; the others stop waiting.
 func (o *Org) failCheckLocked(j *job, reason string) {
 	delete(o.checking, j.id)
-	j.check.waiting = false
+	for _, r := range j.checks {
+		r.waiting = false
+	}
 	j.result = "failed"
 	j.statusMessage = reason
 	j.finishTime = o.clock.Now()
@@ -274,8 +326,11 @@ func (o *Org) failCheckLocked(j *job, reason string) {
 // sweepChecksLocked fails the jobs whose check was not completed in time.
 func (o *Org) sweepChecksLocked(now time.Time) {
 	for _, j := range o.checking {
-		if !now.Before(j.check.deadline) {
-			o.failCheckLocked(j, CheckTimedOutMessage)
+		for _, r := range j.checks {
+			if r.waiting && !now.Before(r.deadline) {
+				o.failCheckLocked(j, CheckTimedOutMessage)
+				break
+			}
 		}
 	}
 }

@@ -27,19 +27,27 @@ type job struct {
 	orchestration string
 	duration      time.Duration
 
-	agentID   int       // reserved agent, 0 while queued
-	lockToken string    // of the current assignment
-	messageID int64     // of the current assignment's message
-	delivered bool      // the current assignment's message reached the agent
-	starts    int       // deliveries over all assignments
-	ranBy     []int     // agent ids the job was delivered to
-	check     *checkRun // the pool's check, if the pool had one when the job was queued
+	agentID   int         // reserved agent, 0 while queued
+	lockToken string      // of the current assignment
+	messageID int64       // of the current assignment's message
+	delivered bool        // the current assignment's message reached the agent
+	starts    int         // deliveries over all assignments
+	ranBy     []int       // agent ids the job was delivered to
+	envID     int         // the environment a deployment job targets; 0 if none
+	checks    []*checkRun // its pool's and environment's checks, as configured when it was queued
 }
 
 func (j *job) finished() bool { return j.result != "" }
 
-// waitingForCheck: the job is held by its pool's check; as far as the pool goes it does not exist yet.
-func (j *job) waitingForCheck() bool { return j.check != nil && j.check.waiting }
+// waitingForCheck: the job is held by a check; as far as the pool goes it does not exist yet.
+func (j *job) waitingForCheck() bool {
+	for _, r := range j.checks {
+		if r.waiting {
+			return true
+		}
+	}
+	return false
+}
 
 // JobSpec describes a job to queue.
 type JobSpec struct {
@@ -51,6 +59,9 @@ type JobSpec struct {
 	PlanType string        // default "Build"
 	// Project is the project (name or id) the plan belongs to. Default: the org's project.
 	Project string
+	// Environment is the id of the environment (in Project) a deployment job targets; 0 for none.
+	// The job waits for the environment's check (SetEnvironmentCheck) as for its pool's.
+	Environment int
 }
 
 // QueueJob queues a job request in the named pool and returns its request id. Like ADO it fails
@@ -74,13 +85,18 @@ func (o *Org) QueueJob(poolName string, spec JobSpec) (int64, error) {
 	if project == "" {
 		project = o.project
 	}
+	if spec.Environment != 0 {
+		if _, err := o.envLocked(project, spec.Environment); err != nil {
+			return 0, err
+		}
+	}
 	now := o.clock.Now()
 	o.nextRequestID++
 	j := &job{
 		id: o.nextRequestID, poolID: p.id, queueTime: now,
 		demands: append([]string(nil), spec.Demands...), parsed: parsed,
 		planID: spec.PlanID, jobID: spec.JobID, jobName: spec.JobName, planType: spec.PlanType,
-		scopeID: o.projectIDLocked(project), duration: spec.Duration,
+		scopeID: o.projectIDLocked(project), duration: spec.Duration, envID: spec.Environment,
 	}
 	if j.planID == "" {
 		j.planID = o.uuidLocked()

@@ -67,6 +67,7 @@ type Org struct {
 	plans    map[string]*plan
 	// poolChecks are the pools' Invoke REST API checks; checking the jobs waiting for theirs.
 	poolChecks    map[int]*CheckSpec
+	envChecks     map[int]*CheckSpec // by environment id
 	checking      map[int64]*job
 	collectionURL string // PlanUrl of the checks' calls
 	hostID        string
@@ -140,6 +141,7 @@ func NewOrg(opts OrgOptions) *Org {
 		envs:           map[int]*environment{},
 		plans:          map[string]*plan{},
 		poolChecks:     map[int]*CheckSpec{},
+		envChecks:      map[int]*CheckSpec{},
 		checking:       map[int64]*job{},
 		changed:        make(chan struct{}),
 	}

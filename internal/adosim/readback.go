@@ -15,7 +15,7 @@ const (
 	JobAssigned JobState = "assigned" // reserved by an agent that has not received it yet
 	JobRunning  JobState = "running"  // delivered to its agent
 	JobFinished JobState = "finished" // has a result
-	// JobWaitingForChecks: the pool's check has not passed yet; no job request exists in ADO.
+	// JobWaitingForChecks: a check (the pool's or the environment's) has not passed yet; no job request exists in ADO.
 	JobWaitingForChecks JobState = "waitingForChecks"
 )
 
@@ -42,10 +42,14 @@ type JobInfo struct {
 	// twice (its first agent died or was removed while running it).
 	Starts int
 	RanBy  []int // agent ids it was delivered to, in order
-	// CheckPlanID is the plan the pool's check ran in ("" if the pool had no check); CheckCalls
-	// counts the calls made to the check URL, retries included.
+	// CheckPlanID is the plan the job's first check ran in (its pool's if the pool had one, else its
+	// environment's; "" if none); CheckCalls counts the calls made to that check's URL, retries
+	// included. Checks lists every check of the job.
 	CheckPlanID string
 	CheckCalls  int
+	Checks      []CheckInfo
+	// Environment is the environment id the job targets (0 if none).
+	Environment int
 }
 
 func (o *Org) jobInfoLocked(j *job) JobInfo {
@@ -62,8 +66,12 @@ func (o *Org) jobInfoLocked(j *job) JobInfo {
 	if a := o.agents[j.agentID]; a != nil {
 		info.AgentName = a.name
 	}
-	if j.check != nil {
-		info.CheckPlanID, info.CheckCalls = j.check.plan.PlanID, j.check.calls
+	info.Environment = j.envID
+	for _, r := range j.checks {
+		info.Checks = append(info.Checks, r.info())
+	}
+	if len(j.checks) > 0 {
+		info.CheckPlanID, info.CheckCalls = j.checks[0].plan.PlanID, j.checks[0].calls
 	}
 	switch {
 	case j.finished():
