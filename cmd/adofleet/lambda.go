@@ -128,7 +128,7 @@ func (h *lambdaHandler) Invoke(ctx context.Context, payload json.RawMessage) (an
 		_ = json.Unmarshal(payload, &ev)
 		return h.Reconcile(ctx, ev)
 	case handlerChecks:
-		return nil, fmt.Errorf("lambda checks handler: %w (issue 4: the Approvals-and-Checks webhook)", errNotImplemented)
+		return nil, fmt.Errorf("lambda checks handler: %w: in Lambda the check requests need a store the reconcile function shares (the DynamoDB store, issue 5); serve the checks endpoint with adofleet serve meanwhile", errNotImplemented)
 	default:
 		return nil, fmt.Errorf("lambda sqs handler: %w (issue 5: lifecycle events)", errNotImplemented)
 	}

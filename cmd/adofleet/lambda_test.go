@@ -189,9 +189,9 @@ func TestLambdaUnimplementedHandlers(t *testing.T) {
 	tests := []struct {
 		kind, event, wantIssue string
 	}{
-		{handlerChecks, `{}`, "issue 4"},
+		{handlerChecks, `{}`, "issue 5"},
 		{handlerSQS, `{}`, "issue 5"},
-		{"", `{"requestContext":{"http":{}}}`, "issue 4"},
+		{"", `{"requestContext":{"http":{}}}`, "adofleet serve"},
 		{"", `{"Records":[]}`, "issue 5"},
 	}
 	for _, tc := range tests {

@@ -107,7 +107,9 @@ resource "aws_scheduler_schedule" "reconcile" {
 }
 
 # The checks webhook: a function URL. ADO's "Invoke REST API" check cannot sign AWS requests, so
-# the URL is public (auth NONE) and the handler authenticates the call itself (issue 4).
+# the URL is public (auth NONE) and the handler authenticates the call itself. In Lambda the
+# checks handler needs the DynamoDB store shared with the reconcile function (issue 5); until
+# then run the checks endpoint with mode = "ecs" (adofleet serve).
 resource "aws_lambda_function_url" "checks" {
   count              = var.mode == "lambda" ? 1 : 0
   function_name      = aws_lambda_function.controller["checks"].function_name
