@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +14,7 @@ import (
 	"github.com/adofleet/adofleet/internal/checks"
 	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/controller"
+	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/store"
 )
 
@@ -21,11 +24,13 @@ const checksCallbackInterval = 5 * time.Second
 // checksWiring is the checks endpoint's parts: opened before the controller (which reads the
 // pending requests and reservations), mounted after it (the handler wakes it).
 type checksWiring struct {
-	reqs *checks.SQLiteRequests
-	cb   *checks.Callbacker
-	auth checks.Auth
-	stop context.CancelFunc // stops the callbacker's loop
-	done chan struct{}      // closed once the loop has returned (between rounds)
+	reqs  *checks.SQLiteRequests
+	cb    *checks.Callbacker
+	auth  checks.Auth
+	log   *slog.Logger
+	stop  context.CancelFunc // stops the callbacker's loop
+	done  chan struct{}      // closed once the loop has returned (between rounds)
+	fails sync.WaitGroup     // checks being failed after a launch failure
 }
 
 // openChecks opens the requests table next to the store and the callbacker; nil when checks are off.
@@ -66,7 +71,7 @@ func openChecks(ctx context.Context, cfg *config.Config, ac *aws.Config, client 
 		_ = reqs.Close()
 		return nil, err
 	}
-	return &checksWiring{reqs: reqs, cb: cb, auth: auth}, nil
+	return &checksWiring{reqs: reqs, cb: cb, auth: auth, log: log}, nil
 }
 
 // controllerOptions hands the controller the pending checks per pool and the reserved agents.
@@ -76,6 +81,32 @@ func (w *checksWiring) controllerOptions(o *controller.Options) {
 	}
 	o.Demands = func(ctx context.Context) (map[string]int, error) { return checks.PendingByPool(ctx, w.reqs) }
 	o.Reserved = w.cb.Reserved
+	o.OnLaunchFailed = w.launchFailed
+}
+
+// launchFailed fails the pool's waiting checks at once when a launch failed in a way no retry can
+// fix (a bad template, image or setting: provider.ErrInvalidRequest), so the pipeline shows why
+// instead of waiting for checks.timeout. Capacity and transient errors leave them waiting: the
+// controller retries. It returns at once (the controller must not block on it).
+func (w *checksWiring) launchFailed(pool string, err error) {
+	if !errors.Is(err, provider.ErrInvalidRequest) {
+		return
+	}
+	w.fails.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		pending, perr := w.reqs.Pending(ctx, pool)
+		if perr != nil {
+			w.log.Warn("fail waiting checks after a launch failure", "pool", pool, "err", perr)
+			return
+		}
+		reason := fmt.Sprintf("adofleet cannot start agents for pool %s: %v", pool, err)
+		for _, r := range pending {
+			if _, ferr := w.cb.Fail(ctx, r.Key(), reason); ferr != nil {
+				w.log.Warn("fail a waiting check after a launch failure", "pool", pool, "plan", r.Plan.PlanID, "err", ferr)
+			}
+		}
+	})
 }
 
 // start runs the callbacker and returns the endpoint to mount at /v1/checks/.
@@ -114,5 +145,6 @@ func (w *checksWiring) close() {
 		w.stop()
 		<-w.done
 	}
+	w.fails.Wait()
 	_ = w.reqs.Close()
 }

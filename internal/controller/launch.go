@@ -117,6 +117,7 @@ func (cy *cycle) startBatch(ctx context.Context, token string, recs []*store.Age
 	errors.As(err, &partial)
 
 	started, failed := 0, 0
+	var firstCause error
 	for _, rec := range recs {
 		if in, ok := byAgent[rec.Name]; ok {
 			started++
@@ -135,12 +136,18 @@ func (cy *cycle) startBatch(ctx context.Context, token string, recs []*store.Age
 			continue
 		}
 		failed++
+		if firstCause == nil {
+			firstCause = cause
+		}
 		if cy.markGone(rctx, rec, "launch failed: "+cause.Error()) {
 			cy.decide(rctx, ActionLaunchFailed, rec.Name, cause.Error())
 		}
 	}
 	cy.res.Launched += started
 	cy.res.LaunchFailed += failed
+	if failed > 0 && cy.c.opts.OnLaunchFailed != nil {
+		cy.c.opts.OnLaunchFailed(cfg.Name, firstCause)
+	}
 	if errors.Is(err, provider.ErrInsufficientCapacity) {
 		cy.p.backoffUntil = cy.now.Add(cy.c.opts.CapacityBackoff)
 		cy.log.Warn("provider has insufficient capacity; pausing launches", "until", cy.p.backoffUntil)

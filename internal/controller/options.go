@@ -88,6 +88,11 @@ type Options struct {
 	// Reserved, if set, names a pool's agents that released a check and wait for its job to be
 	// queued (checks.Callbacker.Reserved): they are not drained meanwhile. It must not block.
 	Reserved func(pool string) map[string]bool
+	// OnLaunchFailed, if set, is told once per launch batch in which agents failed to start, with
+	// the first agent's cause (errors.Is works: provider.ErrInvalidRequest means no retry can
+	// succeed). The checks wiring uses it to fail waiting checks at once instead of at their
+	// timeout. It must not block.
+	OnLaunchFailed func(pool string, err error)
 	// NameFunc generates a new agent name for a pool (default "<pool-slug>-<8 random hex>").
 	NameFunc func(pool string) string
 }
