@@ -79,7 +79,7 @@ func (w *checksWiring) controllerOptions(o *controller.Options) {
 	if w == nil {
 		return
 	}
-	o.Demands = func(ctx context.Context) (map[string]int, error) { return checks.PendingByPool(ctx, w.reqs) }
+	o.Demands = w.cb.PendingByPool
 	o.Reserved = w.cb.Reserved
 	o.OnLaunchFailed = w.launchFailed
 }

@@ -52,6 +52,11 @@ type Callbacker struct {
 	announced map[store.CallbackKey]bool
 	resMu     sync.Mutex                      // guards reserved, read by Reserved outside a round
 	reserved  map[string]map[string]time.Time // pool -> agent name -> when it released a check
+	// completing holds the requests this process has started to complete (claim, post, done), so
+	// PendingByPool stops counting them as demand from the claim on: between the post and the
+	// done mark the released job is already queued in ADO and would otherwise count twice.
+	compMu     sync.Mutex
+	completing map[store.CallbackKey]time.Time
 }
 
 // NewCallbacker validates opts and returns a Callbacker.

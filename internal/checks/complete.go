@@ -12,6 +12,7 @@ import (
 // times out in ADO) rather than sending it twice.
 func (c *Callbacker) complete(ctx context.Context, r CheckRequest, o Outcome) error {
 	key := r.Key()
+	c.markCompleting(key)
 	log := c.log.With("pool", r.Pool, "plan", key.PlanID, "job", key.JobID, "task", key.TaskInstanceID, "result", o.Result)
 	line := "adofleet: " + o.Reason
 	if o.Result == ResultFailed {

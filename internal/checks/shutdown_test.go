@@ -91,3 +91,58 @@ func TestRunFinishesItsRoundOnShutdown(t *testing.T) {
 		t.Errorf("finished = %+v, want one request sent as succeeded", finished)
 	}
 }
+
+// TestPendingByPoolSkipsACheckBeingCompleted: while a check's callback is being posted its job is
+// already on its way into the pool queue, so the check no longer counts as demand.
+func TestPendingByPoolSkipsACheckBeingCompleted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "adofleet.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reqs, err := checks.OpenSQLiteRequests(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reqs.Close()
+	for _, plan := range []string{"plan-1", "plan-2"} {
+		if _, err := reqs.Put(ctx, checks.CheckRequest{Pool: testPool, ReceivedAt: time.Now(), Plan: ado.PlanRef{
+			PlanURL: "http://127.0.0.1:1/org/", ProjectID: "p", HubName: "checks", PlanID: plan,
+			JobID: "job", TimelineID: "tl", TaskInstanceID: "task", AuthToken: "job-token",
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fake := &blockingADO{entered: make(chan struct{}), release: make(chan struct{}), cancelledIn: make(chan bool, 1)}
+	cb, err := checks.NewCallbacker(checks.CallbackerOptions{Requests: reqs, Claims: st, ADO: fake, Timeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := cb.PendingByPool(ctx)
+	if err != nil || before[testPool] != 2 {
+		t.Fatalf("before: %v, %v; want 2 for %s", before, err, testPool)
+	}
+	round := make(chan error, 1)
+	go func() { round <- cb.RunOnce(ctx) }() // the one free agent releases the oldest check
+	<-fake.entered
+	during, err := cb.PendingByPool(ctx)
+	if err != nil || during[testPool] != 1 {
+		t.Errorf("while posting: %v, %v; want 1 (the check being completed no longer counts)", during, err)
+	}
+	all, err := checks.PendingByPool(ctx, reqs)
+	if err != nil || all[testPool] != 2 {
+		t.Errorf("the store alone: %v, %v; want still 2 pending until the done mark", all, err)
+	}
+	close(fake.release)
+	<-fake.cancelledIn
+	if err := <-round; err != nil {
+		t.Fatal(err)
+	}
+	after, err := cb.PendingByPool(ctx)
+	if err != nil || after[testPool] != 1 {
+		t.Errorf("after: %v, %v; want 1", after, err)
+	}
+}

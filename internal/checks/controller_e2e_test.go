@@ -1,0 +1,382 @@
+package checks_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/adofleet/adofleet/internal/ado"
+	"github.com/adofleet/adofleet/internal/adosim"
+	"github.com/adofleet/adofleet/internal/checks"
+	"github.com/adofleet/adofleet/internal/controller"
+	"github.com/adofleet/adofleet/internal/provider"
+	"github.com/adofleet/adofleet/internal/provider/fake"
+	"github.com/adofleet/adofleet/internal/scaler"
+	"github.com/adofleet/adofleet/internal/store/sqlite"
+)
+
+// The same flow as TestEndToEndHundredChecksWithARestart, with the real controller instead of the
+// stand-in: it reads the pending checks (checks.PendingByPool) and the reservations
+// (Callbacker.Reserved) as serve wires them, and launches agents through the fake provider, whose
+// instances run simulated --once agents.
+
+// ctrlPolicy: one job per agent, room for every check at once. The idle timeout is long so that no
+// agent is drained mid-run (a drain races the callbacker for the same idle agent, which the drain
+// protocol settles but which makes the agent count depend on timing); the end of the test moves
+// the controller's clock past it to scale the pool back to its placeholder.
+func ctrlPolicy(max int) scaler.Policy {
+	return scaler.Policy{Max: max, IdleTimeout: 10 * time.Minute, RegistrationTimeout: 10 * time.Minute, OneJobPerAgent: true}
+}
+
+// offsetClock is the controller's clock: real time plus an offset the test moves forward at the end.
+type offsetClock struct{ offset atomic.Int64 }
+
+func (c *offsetClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *offsetClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// agents runs one simulated agent per fake instance: OnLaunch starts it, OnTerminate stops it, and
+// the instance ends when its agent exits. It outlives the fleet's restarts, as cloud instances do.
+type agents struct {
+	t    *testing.T
+	prov *fake.Provider
+	org  *adosim.Org
+	mu   sync.Mutex
+	stop map[string]context.CancelFunc // instance id -> cancel of its agent
+	wg   sync.WaitGroup
+	// maxLive is the most live instances seen right after a launch.
+	maxLive atomic.Int64
+}
+
+func newAgents(t *testing.T, org *adosim.Org, clock func() time.Time) *agents {
+	a := &agents{t: t, prov: fake.New(), org: org, stop: map[string]context.CancelFunc{}}
+	a.prov.Now = clock
+	a.prov.OnLaunch = a.start
+	a.prov.OnTerminate = a.terminate
+	t.Cleanup(func() {
+		a.mu.Lock()
+		for _, cancel := range a.stop {
+			cancel()
+		}
+		a.mu.Unlock()
+		a.wg.Wait()
+	})
+	return a
+}
+
+func (a *agents) start(inst provider.Instance, req provider.LaunchRequest) {
+	for n := int64(a.prov.Running(inst.Pool)); ; {
+		if m := a.maxLive.Load(); n <= m || a.maxLive.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	env := map[string]string{}
+	for k, v := range req.Env {
+		env[k] = v
+	}
+	env["AZP_AGENT_NAME"] = inst.AgentName
+	opts, err := adosim.AgentOptionsFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		a.t.Errorf("agent %s: options from env: %v", inst.AgentName, err)
+		return
+	}
+	if !opts.Once {
+		a.t.Errorf("agent %s: AZP_ONCE not set for a one-job pool", inst.AgentName)
+	}
+	opts.PollTimeout = 5 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	a.mu.Lock()
+	a.stop[inst.ID] = cancel
+	a.mu.Unlock()
+	a.wg.Go(func() {
+		err := adosim.RunAgent(ctx, opts)
+		reason := "exit 0"
+		if err != nil {
+			reason = err.Error()
+		}
+		_ = a.prov.MarkTerminated(inst.ID, reason)
+	})
+}
+
+// terminate stops the instance's agent; terminating one that holds a job breaks the first invariant.
+func (a *agents) terminate(inst provider.Instance) {
+	for _, ag := range a.org.Agents(testPool) {
+		if ag.Name == inst.AgentName && ag.AssignedRequest != 0 {
+			a.t.Errorf("instance %s terminated while its agent %s holds job %d", inst.ID, ag.Name, ag.AssignedRequest)
+		}
+	}
+	a.mu.Lock()
+	cancel := a.stop[inst.ID]
+	a.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// ctrlFleet is adofleet's side with the real controller: stores, callbacker, controller and
+// handler of one process; restart replaces them all on the same file with the same provider.
+type ctrlFleet struct {
+	t      *testing.T
+	dbPath string
+	simURL string
+	policy scaler.Policy
+	prov   *fake.Provider
+	clock  *offsetClock
+	names  atomic.Int64 // agent names stay unique across restarts
+
+	mu   sync.RWMutex
+	st   *sqlite.Store
+	reqs *checks.SQLiteRequests
+	ctrl *controller.Controller
+	h    http.Handler
+	halt func() // stops the controller and the callbacker, each between steps it owns
+	gens int
+}
+
+func newCtrlFleet(t *testing.T, simURL string, policy scaler.Policy, prov *fake.Provider, clock *offsetClock) *ctrlFleet {
+	f := &ctrlFleet{t: t, dbPath: filepath.Join(t.TempDir(), "adofleet.db"), simURL: simURL, policy: policy,
+		prov: prov, clock: clock}
+	f.start()
+	t.Cleanup(func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.stopLocked()
+	})
+	return f
+}
+
+// start wires one process as cmd/adofleet/checks.go does. The caller holds f.mu or is the constructor.
+func (f *ctrlFleet) start() {
+	t, ctx := f.t, context.Background()
+	st, err := sqlite.Open(ctx, f.dbPath, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs, err := checks.OpenSQLiteRequests(ctx, f.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := ado.New(ado.Options{OrgURL: f.simURL, PAT: testPAT, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A short ReserveFor: a reservation ends only when its own agent takes a job, so when another
+	// agent takes the released job the reserved agent is held (not drained, not used) for all of it.
+	cb, err := checks.NewCallbacker(checks.CallbackerOptions{
+		Requests: reqs, Claims: st, ADO: client, Timeout: time.Hour, ReserveFor: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrl, err := controller.New(controller.Options{
+		ControllerID: "e2e", OrgURL: f.simURL, ADO: client, Store: st,
+		Providers:  controller.ProviderMap{"fake": f.prov},
+		Pools:      []controller.PoolConfig{{Name: testPool, Provider: "fake", Policy: f.policy}},
+		AgentToken: func() string { return testPAT },
+		Resync:     50 * time.Millisecond,
+		Now:        f.clock.Now,
+		Demands:    cb.PendingByPool,
+		Reserved:   cb.Reserved,
+		NameFunc:   func(string) string { return fmt.Sprintf("linux-%03d", f.names.Add(1)) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := checks.NewHandler(checks.Options{
+		Auth: checks.Auth{Username: testUser, Password: testPass}, Pool: checks.PoolSet(testPool), Requests: reqs,
+		Wake: func(pool string) { ctrl.Wake(pool); cb.Nudge() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Run's context cancels a cycle mid-way (a crash the controller's intents repair); the
+	// callbacker's Run returns only between rounds, as serve relies on.
+	ctrlCtx, stopCtrl := context.WithCancel(ctx)
+	cbCtx, stopCB := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = ctrl.Run(ctrlCtx) })
+	wg.Go(func() { _ = cb.Run(cbCtx, 20*time.Millisecond) })
+	f.st, f.reqs, f.ctrl, f.h = st, reqs, ctrl, h
+	f.halt = func() { stopCtrl(); stopCB(); wg.Wait() }
+	f.gens++
+}
+
+func (f *ctrlFleet) stopLocked() {
+	f.halt()
+	if err := f.reqs.Close(); err != nil {
+		f.t.Errorf("close requests: %v", err)
+	}
+	if err := f.st.Close(); err != nil {
+		f.t.Errorf("close store: %v", err)
+	}
+}
+
+// restart stops the process and starts a new one on the same file; check calls meanwhile wait.
+func (f *ctrlFleet) restart() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopLocked()
+	f.start()
+}
+
+func (f *ctrlFleet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	f.h.ServeHTTP(w, r)
+}
+
+func (f *ctrlFleet) pendingCount() int {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	p, err := f.reqs.Pending(context.Background(), "")
+	if err != nil {
+		f.t.Errorf("pending: %v", err)
+	}
+	return len(p)
+}
+
+func TestControllerEndToEndHundredChecksWithARestart(t *testing.T) {
+	t.Parallel()
+	const jobs = 100
+	org := adosim.NewOrg(adosim.OrgOptions{Name: "fabrikam", Project: "web", Seed: 11})
+	if _, err := org.AddPool(testPool); err != nil {
+		t.Fatal(err)
+	}
+	run, err := adosim.NewServer(org, adosim.ServerOptions{PAT: testPAT, MessagePollTimeout: 2 * time.Second}).Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = run.Close() })
+
+	clock := &offsetClock{}
+	ag := newAgents(t, org, clock.Now)
+	policy := ctrlPolicy(jobs)
+	f := newCtrlFleet(t, run.URL, policy, ag.prov, clock)
+	var okCalls sync.Map // check plan id -> *atomic.Int64 of 200 answers
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		f.ServeHTTP(rec, r)
+		if rec.code == http.StatusOK {
+			c, _ := okCalls.LoadOrStore(r.Header.Get("PlanId"), new(atomic.Int64))
+			c.(*atomic.Int64).Add(1)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	if err := org.SetPoolCheck(testPool, adosim.CheckSpec{URL: srv.URL + "/v1/checks/" + testPool,
+		Username: testUser, Password: testPass, Timeout: time.Hour, RetryDelay: 20 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	// The controller's first cycle registers the placeholder; a job released before it exists
+	// would be failed by ADO for want of agents (the check holds every job until an agent is up).
+	placeholder := controller.PlaceholderName(testPool)
+	waitFor(t, "the placeholder", func() bool {
+		for _, a := range org.Agents(testPool) {
+			if a.Name == placeholder {
+				return true
+			}
+		}
+		return false
+	})
+
+	ids := make([]int64, jobs)
+	var qwg sync.WaitGroup
+	for i := range jobs {
+		qwg.Go(func() {
+			id, err := org.QueueJob(testPool, adosim.JobSpec{Duration: 5 * time.Millisecond})
+			if err != nil {
+				t.Errorf("QueueJob: %v", err)
+			}
+			ids[i] = id
+		})
+	}
+	qwg.Wait()
+
+	waitFor(t, "a third of the checks to be released", func() bool { return countReleased(org, ids) >= jobs/3 })
+	before := countReleased(org, ids)
+	f.restart()
+	t.Logf("restarted with %d of %d checks released", before, jobs)
+
+	if !poll(func() bool {
+		for _, id := range ids {
+			if j, _ := org.Job(id); j.State != adosim.JobFinished {
+				return false
+			}
+		}
+		return true
+	}) {
+		states := map[adosim.JobState]int{}
+		for _, id := range ids {
+			j, _ := org.Job(id)
+			states[j.State]++
+		}
+		t.Fatalf("gave up waiting for every job to finish: jobs by state %v, instances %d (running %d), agents by state %v, pending %d",
+			states, len(ag.prov.Instances()), ag.prov.Running(testPool), org.AgentsByState(testPool), f.pendingCount())
+	}
+
+	// Every job ran once and succeeded, released by exactly one succeeded callback.
+	for _, id := range ids {
+		j, _ := org.Job(id)
+		if j.Result != "succeeded" || j.Starts != 1 {
+			t.Errorf("job %d: got result %q starts %d (%s), want succeeded once", id, j.Result, j.Starts, j.StatusMessage)
+		}
+		p, _ := org.Plan(j.CheckPlanID)
+		if p.TaskCompleted != 1 || len(p.Events) != 1 || p.Events[0].Result != checks.ResultSucceeded {
+			t.Errorf("job %d: check plan got %d TaskCompleted, events %+v; want one succeeded", id, p.TaskCompleted, p.Events)
+		}
+		if c, ok := okCalls.Load(j.CheckPlanID); !ok || c.(*atomic.Int64).Load() != 1 {
+			t.Errorf("job %d: the check endpoint did not accept its call exactly once", id)
+		}
+	}
+	// The request is marked done just after its callback is posted, so the job may finish first.
+	if !poll(func() bool { return f.pendingCount() == 0 }) {
+		t.Errorf("pending checks after the run: got %d, want 0", f.pendingCount())
+	}
+
+	// Exactly one instance per check, never more live at once than Max. (Callbacker.PendingByPool
+	// stops counting a check once its completion begins: between the post and the done mark its
+	// job is already queued in ADO, and counting both launched one agent too many.)
+	insts := ag.prov.Instances()
+	if len(insts) != jobs {
+		t.Errorf("instances launched: got %d, want %d, one per check", len(insts), jobs)
+	}
+	if got := ag.maxLive.Load(); got > int64(policy.Max) {
+		t.Errorf("live instances at a launch: got up to %d, want at most max %d", got, policy.Max)
+	}
+	t.Logf("instances launched: %d for %d checks", len(insts), jobs)
+
+	// No agent ran two jobs (the controller deletes finished agents meanwhile, so the jobs name
+	// their agents rather than the pool listing them).
+	ranBy := map[int]int64{}
+	for _, id := range ids {
+		j, _ := org.Job(id)
+		if prev, twice := ranBy[j.AgentID]; twice {
+			t.Errorf("agent %d ran jobs %d and %d, want one job per agent", j.AgentID, prev, id)
+		}
+		ranBy[j.AgentID] = id
+	}
+
+	// Past the idle timeout and the new-agent grace, the controller scales the pool back to its
+	// placeholder: finished agents are deleted, and any agent left idle would be drained.
+	clock.Advance(time.Hour)
+	f.mu.RLock()
+	ctrl := f.ctrl
+	f.mu.RUnlock()
+	if !poll(func() bool {
+		if _, err := ctrl.ReconcileOnce(context.Background(), testPool); err != nil {
+			t.Logf("reconcile: %v", err)
+		}
+		as := org.Agents(testPool)
+		return len(as) == 1 && as[0].Name == placeholder && ag.prov.Running(testPool) == 0
+	}) {
+		t.Errorf("pool after the run: agents %v, running instances %d; want only the placeholder",
+			org.AgentsByState(testPool), ag.prov.Running(testPool))
+	}
+	if f.gens != 2 {
+		t.Errorf("process generations: got %d, want 2", f.gens)
+	}
+}
