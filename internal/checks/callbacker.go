@@ -17,7 +17,7 @@ import (
 // Defaults for CallbackerOptions.
 const (
 	DefaultTimeout    = 30 * time.Minute
-	DefaultReserveFor = 10 * time.Minute
+	DefaultReserveFor = 2 * time.Minute
 	DefaultParallel   = 8
 )
 
@@ -30,7 +30,10 @@ type CallbackerOptions struct {
 	// below the check's own timeout in ADO, so the job fails with adofleet's reason.
 	Timeout time.Duration
 	// ReserveFor is how long an agent that released a check is kept from releasing another while
-	// it waits for its job (default 10m); the reservation ends early once the agent takes a job.
+	// it waits for its job (default 2m); the reservation ends early once the agent takes a job.
+	// Kept short because ADO may give the released job to another idle agent, and then nothing
+	// ends the reservation early: meanwhile the agent counts as supply for the controller but
+	// passes no other check, so a waiting check stalls until the reservation runs out.
 	ReserveFor time.Duration
 	// Parallel bounds the concurrent calls to ADO in one round (default 8).
 	Parallel   int
