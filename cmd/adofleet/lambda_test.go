@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -30,45 +27,29 @@ func TestLambdaReconcileScalesAPool(t *testing.T) {
 	const pat = "lambda-test-pat-0123456789abcdef"
 	t.Setenv("ADOFLEET_LAMBDA_TEST_PAT", pat)
 
-	org := adosim.NewOrg(adosim.OrgOptions{Name: "contoso"})
-	if _, err := org.AddPool("deploy"); err != nil {
-		t.Fatal(err)
-	}
-	sim, err := adosim.NewServer(org, adosim.ServerOptions{PAT: pat}).Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "adofleet.yaml")
-	cfg := fmt.Sprintf(`organization:
-  url: %s
+	sim := newSimHarness(t, "deploy", adosim.ServerOptions{PAT: pat})
+	org := sim.org
+	cfgPath := sim.writeConfig(t, `organization:
+  url: {sim}
   pat: env:ADOFLEET_LAMBDA_TEST_PAT
 controller:
   id: lambda-test
 store:
   sqlite:
-    path: %s
+    path: {state}
 web:
   listen: "off"
 providers:
   local:
-    command: [%q, agent-sim]
-    workDir: %s
+    command: [{exe}, agent-sim]
+    workDir: {agents}
 pools:
   - name: deploy
     provider: local
     max: 3
     idleTimeout: 1s
     registrationTimeout: 1m
-`, sim.URL, filepath.Join(dir, "state.db"), exe, filepath.Join(dir, "agents"))
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	logs := &syncBuffer{}
 	h, err := newLambdaHandler("", lambdaConfigFromEnv(envMap{envLambdaConfig: cfgPath}.get), logs)
 	if err != nil {
@@ -115,11 +96,7 @@ pools:
 		if _, err := h.Reconcile(ctx, ev); err != nil {
 			t.Fatalf("reconcile: %v", err)
 		}
-		done := true
-		for _, j := range org.Jobs() {
-			done = done && j.State == adosim.JobFinished
-		}
-		if done && len(org.Agents("deploy")) == 1 {
+		if allJobsFinished(org) && len(org.Agents("deploy")) == 1 {
 			break
 		}
 		select {
@@ -128,11 +105,7 @@ pools:
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	for _, j := range org.Jobs() {
-		if j.Result != "succeeded" || j.Starts != 1 {
-			t.Errorf("job %d: result %q, started %d times; want succeeded once", j.RequestID, j.Result, j.Starts)
-		}
-	}
+	checkJobsSucceededOnce(t, org, jobs)
 	if strings.Contains(logs.String(), pat) {
 		t.Error("the lambda handler logged the PAT")
 	}

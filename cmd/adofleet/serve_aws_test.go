@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -47,15 +45,8 @@ func TestServeScalesAnECSPool(t *testing.T) {
 	const pat = "serve-ecs-pat-0123456789abcdef"
 	awsTestEnv(t)
 
-	org := adosim.NewOrg(adosim.OrgOptions{Name: "contoso"})
-	if _, err := org.AddPool("fargate"); err != nil {
-		t.Fatal(err)
-	}
-	sim, err := adosim.NewServer(org, adosim.ServerOptions{PAT: pat, MessagePollTimeout: 200 * time.Millisecond}).Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	h := newSimHarness(t, "fargate", adosim.ServerOptions{PAT: pat, MessagePollTimeout: 200 * time.Millisecond})
+	org := h.org
 
 	ssm := awsfake.New(t)
 	ssm.PutParameter("/adofleet/ado-pat", awsfake.Parameter{Type: "SecureString", Value: pat})
@@ -68,10 +59,8 @@ func TestServeScalesAnECSPool(t *testing.T) {
 	agents := runSimAgents(t, fake, pat)
 	defer agents.stopAll()
 
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "adofleet.yaml")
-	cfg := fmt.Sprintf(`organization:
-  url: %s
+	cfgPath := h.writeConfig(t, `organization:
+  url: {sim}
   pat: ssm:/adofleet/ado-pat
 controller:
   id: serve-ecs
@@ -79,7 +68,7 @@ controller:
   logLevel: warn
 store:
   sqlite:
-    path: %s
+    path: {state}
 web:
   listen: "off"
 aws:
@@ -93,14 +82,14 @@ providers:
       - {provider: FARGATE_SPOT, weight: 4}
       - {provider: FARGATE, weight: 1, base: 1}
     secrets:
-      - {name: AZP_TOKEN, valueFrom: %s}
+      - {name: AZP_TOKEN, valueFrom: {token}}
     callTimeout: 5s
-    endpoint: %s
+    endpoint: {ecs}
 cloudwatch:
   enabled: true
   namespace: adofleet-test
   interval: 1s
-  endpoint: %s
+  endpoint: {cw}
 pools:
   - name: fargate
     provider: ecs
@@ -108,44 +97,17 @@ pools:
     idleTimeout: 1s
     registrationTimeout: 1m
     resources: {cpu: 1 vCPU, memory: 2 GB}
-`, sim.URL, filepath.Join(dir, "state.db"), awsTokenParam, fake.URL, cw.URL)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, "{token}", awsTokenParam, "{ecs}", fake.URL, "{cw}", cw.URL)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	serveCtx, stop := context.WithCancel(ctx)
-	done := make(chan serveResult, 1)
-	go func() {
-		_, stderr, err := runCLI(serveCtx, "serve", "-c", cfgPath)
-		done <- serveResult{err, stderr}
-	}()
-	waitFor := func(_ *testing.T, ctx context.Context, what string, cond func() bool) {
-		t.Helper()
-		for !cond() {
-			select {
-			case <-ctx.Done():
-				t.Fatalf("gave up waiting for %s", what)
-			case r := <-done:
-				t.Fatalf("serve stopped while waiting for %s: %v\nstderr:\n%s", what, r.err, r.stderr)
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
+	run := startServe(t, ctx, cfgPath)
 
-	waitFor(t, ctx, "placeholder agent", func() bool { return len(org.Agents("fargate")) == 1 })
 	const jobs = 6
-	for range jobs {
-		if _, err := org.QueueJob("fargate", adosim.JobSpec{Duration: 50 * time.Millisecond}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFor(t, ctx, "every job finished, every task stopped, the pool back to its placeholder", func() bool {
-		for _, j := range org.Jobs() {
-			if j.State != adosim.JobFinished {
-				return false
-			}
+	run.queueAfterPlaceholder(t, ctx, org, "fargate", jobs, adosim.JobSpec{Duration: 50 * time.Millisecond})
+	run.waitFor(t, ctx, "every job finished, every task stopped, the pool back to its placeholder", func() bool {
+		if !allJobsFinished(org) {
+			return false
 		}
 		for _, task := range fake.Tasks() {
 			if task.LastStatus != ecsfake.StatusStopped {
@@ -154,21 +116,10 @@ pools:
 		}
 		return len(org.Agents("fargate")) == 1
 	})
-	waitFor(t, ctx, "CloudWatch gauges for the pool", func() bool { return publishedFor(cw, "adofleet-test", "fargate") })
-	stop()
-	r := <-done
-	if r.err != nil {
-		t.Fatalf("serve returned %v\nstderr:\n%s", r.err, r.stderr)
-	}
+	run.waitFor(t, ctx, "CloudWatch gauges for the pool", func() bool { return publishedFor(cw, "adofleet-test", "fargate") })
+	stderr := run.shutdown(t)
 
-	if got := len(org.Jobs()); got != jobs {
-		t.Errorf("jobs = %d, want %d", got, jobs)
-	}
-	for _, j := range org.Jobs() {
-		if j.Result != "succeeded" || j.Starts != 1 {
-			t.Errorf("job %d: result %q, started %d times; want succeeded once", j.RequestID, j.Result, j.Starts)
-		}
-	}
+	checkJobsSucceededOnce(t, org, jobs)
 	tasks := fake.Tasks()
 	if len(tasks) < 1 {
 		t.Fatal("no ECS task was started")
@@ -184,14 +135,9 @@ pools:
 	if len(ssm.Calls()) == 0 {
 		t.Error("the PAT was not read from SSM")
 	}
-	if strings.Contains(r.stderr, pat) {
+	if strings.Contains(stderr, pat) {
 		t.Error("serve logged the PAT")
 	}
-}
-
-type serveResult struct {
-	err    error
-	stderr string
 }
 
 // simAgents runs one simulated agent per ECS task and stops the task when its agent exits, as a

@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -32,31 +29,17 @@ func TestServeAnswersAChecksCall(t *testing.T) {
 	t.Setenv("ADOFLEET_TEST_CHECKS_PAT", pat)
 	t.Setenv("ADOFLEET_TEST_CHECKS_SECRET", secret)
 
-	org := adosim.NewOrg(adosim.OrgOptions{Name: "contoso"})
-	if _, err := org.AddPool("build"); err != nil {
-		t.Fatal(err)
-	}
-	sim, err := adosim.NewServer(org, adosim.ServerOptions{PAT: pat}).Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "adofleet.yaml")
-	cfg := fmt.Sprintf(`organization:
-  url: %s
+	h := newSimHarness(t, "build", adosim.ServerOptions{PAT: pat})
+	org, sim := h.org, h.sim
+	cfgPath := h.writeConfig(t, `organization:
+  url: {sim}
   pat: env:ADOFLEET_TEST_CHECKS_PAT
 controller:
   id: serve-checks-test
   resync: 300ms
 store:
   sqlite:
-    path: %s
+    path: {state}
 web:
   listen: 127.0.0.1:0
 checks:
@@ -65,26 +48,21 @@ checks:
   timeout: 1m
 providers:
   local:
-    command: [%q, agent-sim]
-    workDir: %s
+    command: [{exe}, agent-sim]
+    workDir: {agents}
 pools:
   - name: build
     provider: local
     max: 2
     idleTimeout: 1m
     registrationTimeout: 1m
-`, sim.URL, filepath.Join(dir, "state.db"), exe, filepath.Join(dir, "agents"))
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	serveCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	run := startCLI(serveCtx, "serve", "-c", cfgPath)
+	run := startServe(t, ctx, cfgPath)
 	base := run.dashboardURL(t, ctx)
-	waitFor(t, ctx, "placeholder agent", func() bool { return len(org.Agents("build")) == 1 })
+	run.waitFor(t, ctx, "placeholder agent", func() bool { return len(org.Agents("build")) == 1 })
 
 	plan := org.AddPlan(adosim.PlanSpec{HubName: "checks"})
 	headers := map[string]string{
@@ -123,7 +101,7 @@ pools:
 	}
 	// Neither call may launch: let a few reconcile cycles pass, then count the pool's agents.
 	after := reconciles(t, base)
-	waitFor(t, ctx, "three more reconcile cycles", func() bool { return reconciles(t, base) >= after+3 })
+	run.waitFor(t, ctx, "three more reconcile cycles", func() bool { return reconciles(t, base) >= after+3 })
 	if n := len(org.Agents("build")); n != 1 {
 		t.Fatalf("after the rejected calls the pool has %d agents, want only the placeholder", n)
 	}
@@ -136,7 +114,7 @@ pools:
 	if code, body := postCheck(t, checkURL, good); code != http.StatusOK {
 		t.Fatalf("POST with the secret: got %d %s, want 200", code, body)
 	}
-	waitFor(t, ctx, "an agent launched for the check", func() bool { return len(org.Agents("build")) >= 2 })
+	run.waitFor(t, ctx, "an agent launched for the check", func() bool { return len(org.Agents("build")) >= 2 })
 	if jobs := org.Jobs(); len(jobs) != 0 {
 		t.Errorf("the simulator has %d jobs, want none: the agent was launched for the check alone", len(jobs))
 	}
@@ -153,21 +131,18 @@ pools:
 		}
 		return out
 	}
-	waitFor(t, ctx, "the check's TaskCompleted callback", func() bool { return len(completed()) > 0 })
+	run.waitFor(t, ctx, "the check's TaskCompleted callback", func() bool { return len(completed()) > 0 })
 	// A second callback would follow within a few cycles; none may.
 	after = reconciles(t, base)
-	waitFor(t, ctx, "three more reconcile cycles", func() bool { return reconciles(t, base) >= after+3 })
+	run.waitFor(t, ctx, "three more reconcile cycles", func() bool { return reconciles(t, base) >= after+3 })
 	events := completed()
 	if len(events) != 1 || events[0].Result != "succeeded" || events[0].TaskID != plan.TaskInstanceID || events[0].JobID != plan.JobID {
 		t.Errorf("TaskCompleted events = %+v, want exactly one, succeeded, for task %s of job %s", events, plan.TaskInstanceID, plan.JobID)
 	}
 
-	stop()
-	if err := <-run.done; err != nil {
-		t.Fatalf("serve returned %v\nstderr:\n%s", err, run.err.String())
-	}
+	stderr := run.shutdown(t)
 	for _, s := range []string{pat, secret, plan.Token} {
-		if strings.Contains(run.err.String(), s) {
+		if strings.Contains(stderr, s) {
 			t.Errorf("serve logged a secret (%d characters)", len(s))
 		}
 	}

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -28,24 +26,15 @@ func TestServeScalesAnEC2Pool(t *testing.T) {
 	awsTestEnv(t)
 	t.Setenv("ADOFLEET_TEST_EC2_PAT", pat)
 
-	org := adosim.NewOrg(adosim.OrgOptions{Name: "contoso"})
-	if _, err := org.AddPool("vms"); err != nil {
-		t.Fatal(err)
-	}
-	sim, err := adosim.NewServer(org, adosim.ServerOptions{PAT: pat, MessagePollTimeout: 200 * time.Millisecond}).Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	h := newSimHarness(t, "vms", adosim.ServerOptions{PAT: pat, MessagePollTimeout: 200 * time.Millisecond})
+	org := h.org
 
 	fake := ec2fake.New(t, nil)
 	vms := runEC2Agents(t, fake, pat)
 	defer vms.stopAll()
 
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "adofleet.yaml")
-	cfg := fmt.Sprintf(`organization:
-  url: %s
+	cfgPath := h.writeConfig(t, `organization:
+  url: {sim}
   pat: env:ADOFLEET_TEST_EC2_PAT
 controller:
   id: serve-ec2
@@ -53,7 +42,7 @@ controller:
   logLevel: warn
 store:
   sqlite:
-    path: %s
+    path: {state}
 web:
   listen: "off"
 aws:
@@ -68,7 +57,7 @@ providers:
     subnets: [subnet-0123456789abcdef0]
     spot: true
     tokenParameter: /adofleet/agent-pat
-    endpoint: %s
+    endpoint: {ec2}
 pools:
   - name: vms
     provider: ec2
@@ -77,44 +66,17 @@ pools:
     registrationTimeout: 1m
     env:
       BUILD_FLAVOUR: ec2
-`, sim.URL, filepath.Join(dir, "state.db"), fake.URL)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, "{ec2}", fake.URL)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	serveCtx, stop := context.WithCancel(ctx)
-	done := make(chan serveResult, 1)
-	go func() {
-		_, stderr, err := runCLI(serveCtx, "serve", "-c", cfgPath)
-		done <- serveResult{err, stderr}
-	}()
-	waitServing := func(what string, cond func() bool) {
-		t.Helper()
-		for !cond() {
-			select {
-			case <-ctx.Done():
-				t.Fatalf("gave up waiting for %s", what)
-			case r := <-done:
-				t.Fatalf("serve stopped while waiting for %s: %v\nstderr:\n%s", what, r.err, r.stderr)
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
+	run := startServe(t, ctx, cfgPath)
 
-	waitServing("placeholder agent", func() bool { return len(org.Agents("vms")) == 1 })
 	const jobs = 5
-	for range jobs {
-		if _, err := org.QueueJob("vms", adosim.JobSpec{Duration: 50 * time.Millisecond}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitServing("every job finished, every instance ended, the pool back to its placeholder", func() bool {
-		for _, j := range org.Jobs() {
-			if j.State != adosim.JobFinished {
-				return false
-			}
+	run.queueAfterPlaceholder(t, ctx, org, "vms", jobs, adosim.JobSpec{Duration: 50 * time.Millisecond})
+	run.waitFor(t, ctx, "every job finished, every instance ended, the pool back to its placeholder", func() bool {
+		if !allJobsFinished(org) {
+			return false
 		}
 		for _, in := range fake.Instances() {
 			if !ec2Ended(in.State) {
@@ -123,20 +85,9 @@ pools:
 		}
 		return len(org.Agents("vms")) == 1
 	})
-	stop()
-	r := <-done
-	if r.err != nil {
-		t.Fatalf("serve returned %v\nstderr:\n%s", r.err, r.stderr)
-	}
+	stderr := run.shutdown(t)
 
-	if got := len(org.Jobs()); got != jobs {
-		t.Errorf("jobs = %d, want %d", got, jobs)
-	}
-	for _, j := range org.Jobs() {
-		if j.Result != "succeeded" || j.Starts != 1 {
-			t.Errorf("job %d: result %q, started %d times; want succeeded once", j.RequestID, j.Result, j.Starts)
-		}
-	}
+	checkJobsSucceededOnce(t, org, jobs)
 	instances := fake.Instances()
 	if len(instances) == 0 {
 		t.Fatal("no EC2 instance was started")
@@ -165,7 +116,7 @@ pools:
 			t.Errorf("agent %q left (online %v, %d jobs run); want only the offline placeholder", ag.Name, ag.Online, ag.JobsRun)
 		}
 	}
-	if strings.Contains(r.stderr, pat) {
+	if strings.Contains(stderr, pat) {
 		t.Error("serve logged the PAT")
 	}
 }

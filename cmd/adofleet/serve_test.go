@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,24 +18,10 @@ func TestServeScalesAPoolFromConfig(t *testing.T) {
 	const pat = "serve-test-pat-0123456789abcdef"
 	t.Setenv("ADOFLEET_TEST_PAT", pat)
 
-	org := adosim.NewOrg(adosim.OrgOptions{Name: "contoso"})
-	if _, err := org.AddPool("build"); err != nil {
-		t.Fatal(err)
-	}
-	sim, err := adosim.NewServer(org, adosim.ServerOptions{PAT: pat}).Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "adofleet.yaml")
-	cfg := fmt.Sprintf(`organization:
-  url: %s
+	h := newSimHarness(t, "build", adosim.ServerOptions{PAT: pat})
+	org := h.org
+	cfgPath := h.writeConfig(t, `organization:
+  url: {sim}
   pat: env:ADOFLEET_TEST_PAT
 controller:
   id: serve-test
@@ -44,13 +29,13 @@ controller:
   logLevel: info
 store:
   sqlite:
-    path: %s
+    path: {state}
 web:
-  listen: %s
+  listen: 127.0.0.1:0
 providers:
   local:
-    command: [%q, agent-sim]
-    workDir: %s
+    command: [{exe}, agent-sim]
+    workDir: {agents}
 pools:
   - name: build
     provider: local
@@ -59,59 +44,26 @@ pools:
     registrationTimeout: 1m
     capabilities:
       Agent.OS: Linux
-`, sim.URL, filepath.Join(dir, "state.db"), "127.0.0.1:0", exe, filepath.Join(dir, "agents"))
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	serveCtx, stop := context.WithCancel(ctx)
-	run := startCLI(serveCtx, "serve", "-c", cfgPath)
+	run := startServe(t, ctx, cfgPath)
 	base := run.dashboardURL(t, ctx)
 
-	// Jobs are queued only once the placeholder exists, as ADO would fail them otherwise.
-	waitFor(t, ctx, "placeholder agent", func() bool { return len(org.Agents("build")) == 1 })
 	const jobs = 8
-	for i := 0; i < jobs; i++ {
-		if _, err := org.QueueJob("build", adosim.JobSpec{Demands: []string{"Agent.OS -equals Linux"}, Duration: 100 * time.Millisecond}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFor(t, ctx, "every job finished and the pool back to its placeholder", func() bool {
-		for _, j := range org.Jobs() {
-			if j.State != adosim.JobFinished {
-				return false
-			}
-		}
-		return len(org.Agents("build")) == 1
+	run.queueAfterPlaceholder(t, ctx, org, "build", jobs, adosim.JobSpec{Demands: []string{"Agent.OS -equals Linux"}, Duration: 100 * time.Millisecond})
+	run.waitFor(t, ctx, "every job finished and the pool back to its placeholder", func() bool {
+		return allJobsFinished(org) && len(org.Agents("build")) == 1
 	})
 	if body := get(t, base+"/readyz"); !strings.HasPrefix(body, "ok") {
 		t.Errorf("/readyz = %q, want ok", body)
 	}
-	stop()
-	if err := <-run.done; err != nil {
-		t.Fatalf("serve returned %v\nstderr:\n%s", err, run.err.String())
-	}
+	stderr := run.shutdown(t)
 
-	for _, j := range org.Jobs() {
-		if j.Result != "succeeded" || j.Starts != 1 {
-			t.Errorf("job %d: result %q, started %d times; want succeeded once", j.RequestID, j.Result, j.Starts)
-		}
-	}
-	if strings.Contains(run.err.String(), pat) {
+	checkJobsSucceededOnce(t, org, jobs)
+	if strings.Contains(stderr, pat) {
 		t.Error("serve logged the PAT")
-	}
-}
-
-func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("gave up waiting for %s", what)
-		case <-time.After(50 * time.Millisecond):
-		}
 	}
 }
 

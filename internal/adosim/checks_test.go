@@ -192,17 +192,30 @@ func TestCheckPassesThenJobRuns(t *testing.T) {
 
 func TestCheckFailedOrTimedOutFailsTheJob(t *testing.T) {
 	t.Parallel()
+	testCheckFailureFailsTheJob(t, 10*time.Minute, "no agent came online",
+		func(t *testing.T, clock *manualClock, spec adosim.CheckSpec) (*env, int, int64) {
+			e, poolID := checkedPool(t, clock, spec)
+			return e, poolID, e.queue(t, "linux", adosim.JobSpec{})
+		})
+}
+
+// testCheckFailureFailsTheJob queues a job held by a check (setup builds the pool, its check from
+// spec, and queues the job) and fails the check, by a failed callback giving reason or by letting
+// timeout pass: the job must finish failed with that message, and a late success changes nothing.
+func testCheckFailureFailsTheJob(t *testing.T, timeout time.Duration, reason string,
+	setup func(t *testing.T, clock *manualClock, spec adosim.CheckSpec) (e *env, poolID int, jobID int64)) {
+	t.Helper()
 	tests := []struct {
 		name    string
 		act     func(t *testing.T, e *env, clock *manualClock, h http.Header)
 		wantMsg string
 	}{
 		{"failed callback", func(t *testing.T, e *env, _ *manualClock, h http.Header) {
-			e.checkLog(t, e.url+"/", h, "adofleet: failing the check: no agent came online")
+			e.checkLog(t, e.url+"/", h, "adofleet: failing the check: "+reason)
 			e.completeCheck(t, e.url+"/", h, "failed")
-		}, "check failed: result failed: adofleet: failing the check: no agent came online"},
+		}, "check failed: result failed: adofleet: failing the check: " + reason},
 		{"timeout", func(_ *testing.T, _ *env, clock *manualClock, _ http.Header) {
-			clock.Advance(10 * time.Minute)
+			clock.Advance(timeout)
 		}, adosim.CheckTimedOutMessage},
 	}
 	for _, tt := range tests {
@@ -210,8 +223,7 @@ func TestCheckFailedOrTimedOutFailsTheJob(t *testing.T) {
 			t.Parallel()
 			ce := newCheckEndpoint(t)
 			clock := newManualClock()
-			e, poolID := checkedPool(t, clock, adosim.CheckSpec{URL: ce.url, SharedSecret: "s", SecretHeader: "X-Secret", Timeout: 10 * time.Minute})
-			id := e.queue(t, "linux", adosim.JobSpec{})
+			e, poolID, id := setup(t, clock, adosim.CheckSpec{URL: ce.url, SharedSecret: "s", SecretHeader: "X-Secret", Timeout: timeout})
 			c := ce.next(t)
 			if got := c.header.Get("X-Secret"); got != "s" {
 				t.Errorf("shared secret header: got %q, want %q", got, "s")

@@ -80,34 +80,11 @@ func TestEnvironmentCheckHoldsThenReleases(t *testing.T) {
 
 func TestEnvironmentCheckFailedOrTimedOutFailsTheJob(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		act     func(t *testing.T, e *env, clock *manualClock, h http.Header)
-		wantMsg string
-	}{
-		{"failed callback", func(t *testing.T, e *env, _ *manualClock, h http.Header) {
-			e.checkLog(t, e.url+"/", h, "adofleet: failing the check: launch failed")
-			e.completeCheck(t, e.url+"/", h, "failed")
-		}, "check failed: result failed: adofleet: failing the check: launch failed"},
-		{"timeout", func(_ *testing.T, _ *env, clock *manualClock, _ http.Header) {
-			clock.Advance(5 * time.Minute)
-		}, adosim.CheckTimedOutMessage},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ce := newCheckEndpoint(t)
-			clock := newManualClock()
-			e, _, envID := envPool(t, clock, adosim.CheckSpec{URL: ce.url, SharedSecret: "s", SecretHeader: "X-Secret", Timeout: 5 * time.Minute})
-			id := e.queue(t, "linux", adosim.JobSpec{Environment: envID})
-			c := ce.next(t)
-			tt.act(t, e, clock, c.header)
-			j := e.job(t, id)
-			if j.State != adosim.JobFinished || j.Result != "failed" || j.StatusMessage != tt.wantMsg {
-				t.Errorf("job: got %s %q %q, want finished failed %q", j.State, j.Result, j.StatusMessage, tt.wantMsg)
-			}
+	testCheckFailureFailsTheJob(t, 5*time.Minute, "launch failed",
+		func(t *testing.T, clock *manualClock, spec adosim.CheckSpec) (*env, int, int64) {
+			e, poolID, envID := envPool(t, clock, spec)
+			return e, poolID, e.queue(t, "linux", adosim.JobSpec{Environment: envID})
 		})
-	}
 }
 
 // A job whose pool and environment both have checks runs only when both passed, as in ADO.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -153,26 +152,8 @@ func newCtrlFleet(t *testing.T, simURL string, policy scaler.Policy, prov *fake.
 // start wires one process as cmd/adofleet/checks.go does. The caller holds f.mu or is the constructor.
 func (f *ctrlFleet) start() {
 	t, ctx := f.t, context.Background()
-	st, err := sqlite.Open(ctx, f.dbPath, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reqs, err := checks.OpenSQLiteRequests(ctx, f.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := ado.New(ado.Options{OrgURL: f.simURL, PAT: testPAT, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A short ReserveFor: a reservation ends only when its own agent takes a job, so when another
-	// agent takes the released job the reserved agent is held (not drained, not used) for all of it.
-	cb, err := checks.NewCallbacker(checks.CallbackerOptions{
-		Requests: reqs, Claims: st, ADO: client, Timeout: time.Hour, ReserveFor: 500 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := openChecksProcess(t, f.dbPath, ado.Options{OrgURL: f.simURL, PAT: testPAT, Timeout: 10 * time.Second})
+	st, reqs, client, cb := p.st, p.reqs, p.client, p.cb
 	ctrl, err := controller.New(controller.Options{
 		ControllerID: "e2e", OrgURL: f.simURL, ADO: client, Store: st,
 		Providers:  controller.ProviderMap{"fake": f.prov},
@@ -208,12 +189,7 @@ func (f *ctrlFleet) start() {
 
 func (f *ctrlFleet) stopLocked() {
 	f.halt()
-	if err := f.reqs.Close(); err != nil {
-		f.t.Errorf("close requests: %v", err)
-	}
-	if err := f.st.Close(); err != nil {
-		f.t.Errorf("close store: %v", err)
-	}
+	closeStores(f.t, f.reqs, f.st)
 }
 
 // restart stops the process and starts a new one on the same file; check calls meanwhile wait.
@@ -243,34 +219,13 @@ func (f *ctrlFleet) pendingCount() int {
 func TestControllerEndToEndHundredChecksWithARestart(t *testing.T) {
 	t.Parallel()
 	const jobs = 100
-	org := adosim.NewOrg(adosim.OrgOptions{Name: "fabrikam", Project: "web", Seed: 11})
-	if _, err := org.AddPool(testPool); err != nil {
-		t.Fatal(err)
-	}
-	run, err := adosim.NewServer(org, adosim.ServerOptions{PAT: testPAT, MessagePollTimeout: 2 * time.Second}).Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = run.Close() })
+	org, run := startCheckedSim(t, 11)
 
 	clock := &offsetClock{}
 	ag := newAgents(t, org, clock.Now)
 	policy := ctrlPolicy(jobs)
 	f := newCtrlFleet(t, run.URL, policy, ag.prov, clock)
-	var okCalls sync.Map // check plan id -> *atomic.Int64 of 200 answers
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		f.ServeHTTP(rec, r)
-		if rec.code == http.StatusOK {
-			c, _ := okCalls.LoadOrStore(r.Header.Get("PlanId"), new(atomic.Int64))
-			c.(*atomic.Int64).Add(1)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	if err := org.SetPoolCheck(testPool, adosim.CheckSpec{URL: srv.URL + "/v1/checks/" + testPool,
-		Username: testUser, Password: testPass, Timeout: time.Hour, RetryDelay: 20 * time.Millisecond}); err != nil {
-		t.Fatal(err)
-	}
+	okCalls := serveCheckEndpoint(t, org, f)
 	// The controller's first cycle registers the placeholder; a job released before it exists
 	// would be failed by ADO for want of agents (the check holds every job until an agent is up).
 	placeholder := controller.PlaceholderName(testPool)
@@ -283,55 +238,15 @@ func TestControllerEndToEndHundredChecksWithARestart(t *testing.T) {
 		return false
 	})
 
-	ids := make([]int64, jobs)
-	var qwg sync.WaitGroup
-	for i := range jobs {
-		qwg.Go(func() {
-			id, err := org.QueueJob(testPool, adosim.JobSpec{Duration: 5 * time.Millisecond})
-			if err != nil {
-				t.Errorf("QueueJob: %v", err)
-			}
-			ids[i] = id
-		})
-	}
-	qwg.Wait()
-
-	waitFor(t, "a third of the checks to be released", func() bool { return countReleased(org, ids) >= jobs/3 })
-	before := countReleased(org, ids)
-	f.restart()
-	t.Logf("restarted with %d of %d checks released", before, jobs)
-
-	if !poll(func() bool {
-		for _, id := range ids {
-			if j, _ := org.Job(id); j.State != adosim.JobFinished {
-				return false
-			}
-		}
-		return true
-	}) {
-		states := map[adosim.JobState]int{}
-		for _, id := range ids {
-			j, _ := org.Job(id)
-			states[j.State]++
-		}
-		t.Fatalf("gave up waiting for every job to finish: jobs by state %v, instances %d (running %d), agents by state %v, pending %d",
-			states, len(ag.prov.Instances()), ag.prov.Running(testPool), org.AgentsByState(testPool), f.pendingCount())
-	}
+	ids := queueJobs(t, org, jobs)
+	restartMidway(t, org, ids, f.restart)
+	waitJobsFinished(t, org, ids, func() string {
+		return fmt.Sprintf("instances %d (running %d), agents by state %v, pending %d",
+			len(ag.prov.Instances()), ag.prov.Running(testPool), org.AgentsByState(testPool), f.pendingCount())
+	})
 
 	// Every job ran once and succeeded, released by exactly one succeeded callback.
-	for _, id := range ids {
-		j, _ := org.Job(id)
-		if j.Result != "succeeded" || j.Starts != 1 {
-			t.Errorf("job %d: got result %q starts %d (%s), want succeeded once", id, j.Result, j.Starts, j.StatusMessage)
-		}
-		p, _ := org.Plan(j.CheckPlanID)
-		if p.TaskCompleted != 1 || len(p.Events) != 1 || p.Events[0].Result != checks.ResultSucceeded {
-			t.Errorf("job %d: check plan got %d TaskCompleted, events %+v; want one succeeded", id, p.TaskCompleted, p.Events)
-		}
-		if c, ok := okCalls.Load(j.CheckPlanID); !ok || c.(*atomic.Int64).Load() != 1 {
-			t.Errorf("job %d: the check endpoint did not accept its call exactly once", id)
-		}
-	}
+	checkReleasedOnce(t, org, ids, okCalls)
 	// The request is marked done just after its callback is posted, so the job may finish first.
 	if !poll(func() bool { return f.pendingCount() == 0 }) {
 		t.Errorf("pending checks after the run: got %d, want 0", f.pendingCount())

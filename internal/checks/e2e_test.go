@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -47,8 +46,7 @@ func newFleet(t *testing.T, adoURL string) *fleet {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.stopCB()
-		_ = f.reqs.Close()
-		_ = f.st.Close()
+		closeStores(t, f.reqs, f.st)
 	})
 	return f
 }
@@ -63,25 +61,9 @@ func (f *fleet) nudge() {
 // start opens the stores, builds the handler and runs a Callbacker. The caller holds f.mu or
 // is the constructor.
 func (f *fleet) start() {
-	t, ctx := f.t, context.Background()
-	st, err := sqlite.Open(ctx, f.dbPath, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reqs, err := checks.OpenSQLiteRequests(ctx, f.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := ado.New(ado.Options{OrgURL: f.adoURL, PAT: testPAT})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb, err := checks.NewCallbacker(checks.CallbackerOptions{
-		Requests: reqs, Claims: st, ADO: client, Timeout: time.Hour, ReserveFor: 500 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	t := f.t
+	p := openChecksProcess(t, f.dbPath, ado.Options{OrgURL: f.adoURL, PAT: testPAT})
+	reqs, cb := p.reqs, p.cb
 	h, err := checks.NewHandler(checks.Options{
 		Auth:     checks.Auth{Username: testUser, Password: testPass},
 		Pool:     checks.PoolSet(testPool),
@@ -107,7 +89,7 @@ func (f *fleet) start() {
 			}
 		}
 	}()
-	f.reqs, f.st, f.h = reqs, st, h
+	f.reqs, f.st, f.h = reqs, p.st, h
 	f.stopCB = func() { close(stop); <-done }
 	f.started.Add(1)
 }
@@ -117,12 +99,7 @@ func (f *fleet) restart() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.stopCB()
-	if err := f.reqs.Close(); err != nil {
-		f.t.Errorf("close requests: %v", err)
-	}
-	if err := f.st.Close(); err != nil {
-		f.t.Errorf("close store: %v", err)
-	}
+	closeStores(f.t, f.reqs, f.st)
 	f.start()
 }
 
@@ -201,93 +178,28 @@ func standInController(ctx context.Context, f *fleet, simURL string, wg *sync.Wa
 func TestEndToEndHundredChecksWithARestart(t *testing.T) {
 	t.Parallel()
 	const jobs = 100
-	org := adosim.NewOrg(adosim.OrgOptions{Name: "fabrikam", Project: "web", Seed: 7})
-	if _, err := org.AddPool(testPool); err != nil {
-		t.Fatal(err)
-	}
+	org, run := startCheckedSim(t, 7)
 	// The offline placeholder adofleet keeps, so a released job is never failed for want of agents.
 	if _, err := org.AddAgent(testPool, adosim.AgentSpec{Name: "placeholder"}); err != nil {
 		t.Fatal(err)
 	}
-	run, err := adosim.NewServer(org, adosim.ServerOptions{PAT: testPAT, MessagePollTimeout: 2 * time.Second}).Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = run.Close() })
-
 	f := newFleet(t, run.URL)
-	var okCalls sync.Map // check plan id -> *atomic.Int64 of 200 answers
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		f.ServeHTTP(rec, r)
-		if rec.code == http.StatusOK {
-			c, _ := okCalls.LoadOrStore(r.Header.Get("PlanId"), new(atomic.Int64))
-			c.(*atomic.Int64).Add(1)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	if err := org.SetPoolCheck(testPool, adosim.CheckSpec{URL: srv.URL + "/v1/checks/" + testPool,
-		Username: testUser, Password: testPass, Timeout: time.Hour, RetryDelay: 20 * time.Millisecond}); err != nil {
-		t.Fatal(err)
-	}
+	okCalls := serveCheckEndpoint(t, org, f)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	agents := standInController(ctx, f, run.URL, &wg)
 
-	ids := make([]int64, jobs)
-	var qwg sync.WaitGroup
-	for i := range jobs {
-		qwg.Go(func() {
-			id, err := org.QueueJob(testPool, adosim.JobSpec{Duration: 5 * time.Millisecond})
-			if err != nil {
-				t.Errorf("QueueJob: %v", err)
-			}
-			ids[i] = id
-		})
-	}
-	qwg.Wait()
-
+	ids := queueJobs(t, org, jobs)
 	// Restart in the middle: once some checks were released and some are not yet.
-	waitFor(t, "a third of the checks to be released", func() bool { return countReleased(org, ids) >= jobs/3 })
-	before := countReleased(org, ids)
-	f.restart()
-	t.Logf("restarted with %d of %d checks released", before, jobs)
-
-	if !poll(func() bool {
-		for _, id := range ids {
-			if j, _ := org.Job(id); j.State != adosim.JobFinished {
-				return false
-			}
-		}
-		return true
-	}) {
-		states := map[adosim.JobState]int{}
-		for _, id := range ids {
-			j, _ := org.Job(id)
-			states[j.State]++
-		}
-		t.Fatalf("gave up waiting for every job to finish: jobs by state %v, agents started %d, agents by state %v, pending %d",
-			states, agents.Load(), org.AgentsByState(testPool), len(f.pending()))
-	}
+	restartMidway(t, org, ids, f.restart)
+	waitJobsFinished(t, org, ids, func() string {
+		return fmt.Sprintf("agents started %d, agents by state %v, pending %d", agents.Load(), org.AgentsByState(testPool), len(f.pending()))
+	})
 
 	// Every job ran once and succeeded, released by exactly one succeeded callback.
-	calls := 0
-	for _, id := range ids {
-		j, _ := org.Job(id)
-		if j.Result != "succeeded" || j.Starts != 1 {
-			t.Errorf("job %d: got result %q starts %d (%s), want succeeded once", id, j.Result, j.Starts, j.StatusMessage)
-		}
-		calls += j.CheckCalls
-		p, _ := org.Plan(j.CheckPlanID)
-		if p.TaskCompleted != 1 || len(p.Events) != 1 || p.Events[0].Result != checks.ResultSucceeded {
-			t.Errorf("job %d: check plan got %d TaskCompleted, events %+v; want one succeeded", id, p.TaskCompleted, p.Events)
-		}
-		if c, ok := okCalls.Load(j.CheckPlanID); !ok || c.(*atomic.Int64).Load() != 1 {
-			t.Errorf("job %d: the check endpoint did not accept its call exactly once", id)
-		}
-	}
+	calls := checkReleasedOnce(t, org, ids, okCalls)
 	if calls < jobs {
 		t.Errorf("check calls made: got %d, want at least %d", calls, jobs)
 	}
@@ -334,45 +246,6 @@ func TestEndToEndHundredChecksWithARestart(t *testing.T) {
 	if g := f.started.Load(); g != 2 {
 		t.Errorf("callbacker generations: got %d, want 2", g)
 	}
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.code = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// countReleased counts the jobs whose check has passed.
-func countReleased(org *adosim.Org, ids []int64) int {
-	n := 0
-	for _, id := range ids {
-		if j, _ := org.Job(id); j.State != adosim.JobWaitingForChecks && j.Result != "failed" {
-			n++
-		}
-	}
-	return n
-}
-
-// waitFor polls cond; the bound only gives up, it asserts no duration.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	if !poll(cond) {
-		t.Fatalf("gave up waiting for %s", what)
-	}
-}
-
-func poll(cond func() bool) bool {
-	for range 6000 {
-		if cond() {
-			return true
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return false
 }
 
 // A check that no agent answers is failed by the Callbacker, and the simulator fails the job with
