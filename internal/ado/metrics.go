@@ -1,10 +1,11 @@
 package ado
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adofleet/adofleet/internal/promreg"
 )
 
 // metrics are the client's Prometheus series. Labels are call names ("ListAgents") and status
@@ -34,22 +35,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.retries} {
-		if err := reg.Register(c); err != nil {
-			// A second client on the same registry shares the series already registered.
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, fmt.Errorf("ado: register metrics: %w", err)
-			}
-			switch c {
-			case m.requests:
-				m.requests = are.ExistingCollector.(*prometheus.CounterVec)
-			case m.duration:
-				m.duration = are.ExistingCollector.(*prometheus.HistogramVec)
-			case m.retries:
-				m.retries = are.ExistingCollector.(*prometheus.CounterVec)
-			}
-		}
+	// A second client on the same registry shares the series already registered.
+	var err error
+	if m.requests, err = promreg.Register(reg, m.requests); err != nil {
+		return nil, fmt.Errorf("ado: %w", err)
+	}
+	if m.duration, err = promreg.Register(reg, m.duration); err != nil {
+		return nil, fmt.Errorf("ado: %w", err)
+	}
+	if m.retries, err = promreg.Register(reg, m.retries); err != nil {
+		return nil, fmt.Errorf("ado: %w", err)
 	}
 	return m, nil
 }

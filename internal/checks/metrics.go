@@ -1,10 +1,9 @@
 package checks
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adofleet/adofleet/internal/promreg"
 )
 
 type metrics struct {
@@ -12,7 +11,7 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	c, err := register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+	c, err := promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "adofleet", Subsystem: "checks", Name: "requests_total",
 		Help: "Check calls received, by pool and outcome (accepted, duplicate, bad_request, unauthorized, unknown_pool, too_large, error).",
 	}, []string{"pool", "outcome"}))
@@ -28,14 +27,14 @@ type callbackMetrics struct {
 }
 
 func newCallbackMetrics(reg prometheus.Registerer) (*callbackMetrics, error) {
-	c, err := register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+	c, err := promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "adofleet", Subsystem: "checks", Name: "callbacks_total",
 		Help: "Check callbacks, by pool, result (succeeded, failed) and outcome (sent, send_error, claimed_before).",
 	}, []string{"pool", "result", "outcome"}))
 	if err != nil {
 		return nil, err
 	}
-	w, err := register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	w, err := promreg.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "adofleet", Subsystem: "checks", Name: "wait_seconds",
 		Help:    "Time from the check call to its callback, by pool and result.",
 		Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600},
@@ -44,22 +43,4 @@ func newCallbackMetrics(reg prometheus.Registerer) (*callbackMetrics, error) {
 		return nil, err
 	}
 	return &callbackMetrics{callbacks: c, wait: w}, nil
-}
-
-// register registers c on reg (nil: unregistered), reusing a collector registered before, so a
-// second handler or callbacker on the same registry shares the series.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if reg == nil {
-		return c, nil
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("register metrics: %w", err)
-	}
-	return c, nil
 }

@@ -1,9 +1,9 @@
 package controller
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adofleet/adofleet/internal/promreg"
 )
 
 // Outcome label values of adofleet_reconcile_total.
@@ -58,29 +58,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	if reg == nil {
 		return m
 	}
-	m.reconciles = register(reg, m.reconciles)
-	m.duration = register(reg, m.duration)
-	m.jobs = register(reg, m.jobs)
-	m.agents = register(reg, m.agents)
-	m.decisions = register(reg, m.decisions)
-	m.adoCalls = register(reg, m.adoCalls)
+	m.reconciles = promreg.MustRegister(reg, m.reconciles)
+	m.duration = promreg.MustRegister(reg, m.duration)
+	m.jobs = promreg.MustRegister(reg, m.jobs)
+	m.agents = promreg.MustRegister(reg, m.agents)
+	m.decisions = promreg.MustRegister(reg, m.decisions)
+	m.adoCalls = promreg.MustRegister(reg, m.adoCalls)
 	return m
-}
-
-// register registers c, or returns the identical collector a previous controller registered on the
-// same registry (a controller restarted in the same process, as in tests and lambda warm starts).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	panic(err) // a clashing metric of another shape: a programming error
 }
 
 func (m *metrics) observeCounts(pool string, c Counts) {

@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adofleet/adofleet/internal/promreg"
 )
 
 // Label values of adofleet_provider_requests_total{outcome}.
@@ -56,27 +58,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	if reg == nil {
 		return m
 	}
-	m.requests = register(reg, m.requests)
-	m.duration = register(reg, m.duration)
-	m.launched = register(reg, m.launched)
+	m.requests = promreg.MustRegister(reg, m.requests)
+	m.duration = promreg.MustRegister(reg, m.duration)
+	m.launched = promreg.MustRegister(reg, m.launched)
 	return m
-}
-
-// register registers c, or returns the identical collector already registered by an earlier
-// Instrument call on the same registry.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	// Only a programming error (a clashing metric of another shape) gets here.
-	panic(err)
 }
 
 // outcome classifies err for the outcome label. A partial launch is checked first: PartialError

@@ -1,9 +1,9 @@
 package ecs
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adofleet/adofleet/internal/promreg"
 )
 
 // Label values of adofleet_ecs_tasks_stopped_total{reason_class}: a small fixed set, so the raw
@@ -32,16 +32,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:      "ECS tasks of adofleet seen stopped, by pool and class of stop reason.",
 		}, []string{"pool", "reason_class"}),
 	}
-	if reg != nil {
-		if err := reg.Register(m.stopped); err != nil {
-			// A second provider on the same registry shares the first one's counter.
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				if c, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-					m.stopped = c
-				}
-			}
-		}
+	// A second provider on the same registry shares the first one's counter; a clash of shapes
+	// leaves this one unregistered, as before.
+	if stopped, err := promreg.Register(reg, m.stopped); err == nil {
+		m.stopped = stopped
 	}
 	return m
 }

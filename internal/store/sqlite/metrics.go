@@ -3,12 +3,13 @@ package sqlite
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/adofleet/adofleet/internal/store"
+
+	"github.com/adofleet/adofleet/internal/promreg"
 )
 
 // metrics count store calls by operation and result, and time them, so a slow disk or a lock
@@ -37,28 +38,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.ops, err = register(reg, m.ops); err != nil {
+	if m.ops, err = promreg.Register(reg, m.ops); err != nil {
 		return nil, err
 	}
-	if m.duration, err = register(reg, m.duration); err != nil {
+	if m.duration, err = promreg.Register(reg, m.duration); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c, or returns the collector already registered under its name (a store
-// reopened on the same registry keeps counting into the same series).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("register metrics: %w", err)
-	}
-	return c, nil
 }
 
 // observe records one call; errp points at the call's named error result.
