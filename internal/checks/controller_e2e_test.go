@@ -12,6 +12,7 @@ import (
 
 	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/adosim"
+	"github.com/adofleet/adofleet/internal/adosim/simagents"
 	"github.com/adofleet/adofleet/internal/checks"
 	"github.com/adofleet/adofleet/internal/controller"
 	"github.com/adofleet/adofleet/internal/provider"
@@ -39,82 +40,28 @@ type offsetClock struct{ offset atomic.Int64 }
 func (c *offsetClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *offsetClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
-// agents runs one simulated agent per fake instance: OnLaunch starts it, OnTerminate stops it, and
-// the instance ends when its agent exits. It outlives the fleet's restarts, as cloud instances do.
+// agents is the fake provider with one simulated agent per instance (simagents): it outlives the
+// fleet's restarts, as cloud instances do.
 type agents struct {
-	t    *testing.T
 	prov *fake.Provider
-	org  *adosim.Org
-	mu   sync.Mutex
-	stop map[string]context.CancelFunc // instance id -> cancel of its agent
-	wg   sync.WaitGroup
 	// maxLive is the most live instances seen right after a launch.
 	maxLive atomic.Int64
 }
 
 func newAgents(t *testing.T, org *adosim.Org, clock func() time.Time) *agents {
-	a := &agents{t: t, prov: fake.New(), org: org, stop: map[string]context.CancelFunc{}}
+	a := &agents{prov: fake.New()}
 	a.prov.Now = clock
-	a.prov.OnLaunch = a.start
-	a.prov.OnTerminate = a.terminate
-	t.Cleanup(func() {
-		a.mu.Lock()
-		for _, cancel := range a.stop {
-			cancel()
-		}
-		a.mu.Unlock()
-		a.wg.Wait()
+	simagents.Attach(t, a.prov, org, simagents.Options{
+		Pool: testPool, PollTimeout: 5 * time.Second, RequireOnce: true,
+		OnLaunch: func(inst provider.Instance) {
+			for n := int64(a.prov.Running(inst.Pool)); ; {
+				if m := a.maxLive.Load(); n <= m || a.maxLive.CompareAndSwap(m, n) {
+					break
+				}
+			}
+		},
 	})
 	return a
-}
-
-func (a *agents) start(inst provider.Instance, req provider.LaunchRequest) {
-	for n := int64(a.prov.Running(inst.Pool)); ; {
-		if m := a.maxLive.Load(); n <= m || a.maxLive.CompareAndSwap(m, n) {
-			break
-		}
-	}
-	env := map[string]string{}
-	for k, v := range req.Env {
-		env[k] = v
-	}
-	env["AZP_AGENT_NAME"] = inst.AgentName
-	opts, err := adosim.AgentOptionsFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		a.t.Errorf("agent %s: options from env: %v", inst.AgentName, err)
-		return
-	}
-	if !opts.Once {
-		a.t.Errorf("agent %s: AZP_ONCE not set for a one-job pool", inst.AgentName)
-	}
-	opts.PollTimeout = 5 * time.Second
-	ctx, cancel := context.WithCancel(context.Background())
-	a.mu.Lock()
-	a.stop[inst.ID] = cancel
-	a.mu.Unlock()
-	a.wg.Go(func() {
-		err := adosim.RunAgent(ctx, opts)
-		reason := "exit 0"
-		if err != nil {
-			reason = err.Error()
-		}
-		_ = a.prov.MarkTerminated(inst.ID, reason)
-	})
-}
-
-// terminate stops the instance's agent; terminating one that holds a job breaks the first invariant.
-func (a *agents) terminate(inst provider.Instance) {
-	for _, ag := range a.org.Agents(testPool) {
-		if ag.Name == inst.AgentName && ag.AssignedRequest != 0 {
-			a.t.Errorf("instance %s terminated while its agent %s holds job %d", inst.ID, ag.Name, ag.AssignedRequest)
-		}
-	}
-	a.mu.Lock()
-	cancel := a.stop[inst.ID]
-	a.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
 }
 
 // ctrlFleet is adofleet's side with the real controller: stores, callbacker, controller and

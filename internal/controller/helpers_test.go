@@ -13,6 +13,7 @@ import (
 
 	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/adosim"
+	"github.com/adofleet/adofleet/internal/adosim/simagents"
 	"github.com/adofleet/adofleet/internal/controller"
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/provider/fake"
@@ -66,10 +67,6 @@ type harness struct {
 	names  atomic.Int64
 	// live counts the pool's live instances for the Max check (default: the fake's).
 	live func() int
-
-	agentsMu sync.Mutex
-	agentCtx map[string]context.CancelFunc // instance id -> cancel of its simulated agent
-	agentsWG sync.WaitGroup
 }
 
 // newHarness builds the stack. With runAgents, every instance the fake provider launches runs a
@@ -78,13 +75,12 @@ type harness struct {
 func newHarness(t *testing.T, policy scaler.Policy, runAgents bool) *harness {
 	t.Helper()
 	h := &harness{
-		t:        t,
-		ctx:      t.Context(),
-		clock:    &clock{},
-		policy:   policy,
-		prov:     fake.New(),
-		agentCtx: map[string]context.CancelFunc{},
-		dbPath:   filepath.Join(t.TempDir(), "adofleet.db"),
+		t:      t,
+		ctx:    t.Context(),
+		clock:  &clock{},
+		policy: policy,
+		prov:   fake.New(),
+		dbPath: filepath.Join(t.TempDir(), "adofleet.db"),
 	}
 	h.org = adosim.NewOrg(adosim.OrgOptions{})
 	if _, err := h.org.AddPool(testPool); err != nil {
@@ -95,6 +91,7 @@ func newHarness(t *testing.T, policy scaler.Policy, runAgents bool) *harness {
 	if err != nil {
 		t.Fatalf("start simulator: %v", err)
 	}
+	t.Cleanup(func() { _ = run.Close() }) // registered first: runs after the agents have stopped
 	h.url = run.URL
 	client, err := ado.New(ado.Options{OrgURL: run.URL, PAT: testPAT, Timeout: 10 * time.Second})
 	if err != nil {
@@ -106,18 +103,8 @@ func newHarness(t *testing.T, policy scaler.Policy, runAgents bool) *harness {
 	h.prov.Now = h.clock.Now
 	h.live = func() int { return h.prov.Running(testPool) }
 	if runAgents {
-		h.prov.OnLaunch = h.startAgent
-		h.prov.OnTerminate = h.stopAgent
+		simagents.Attach(t, h.prov, h.org, simagents.Options{Pool: testPool})
 	}
-	t.Cleanup(func() {
-		h.agentsMu.Lock()
-		for _, cancel := range h.agentCtx {
-			cancel()
-		}
-		h.agentsMu.Unlock()
-		h.agentsWG.Wait()
-		_ = run.Close()
-	})
 	return h
 }
 
@@ -160,51 +147,6 @@ func (h *harness) newController(opts controller.Options) *controller.Controller 
 		h.t.Fatalf("controller.New: %v", err)
 	}
 	return c
-}
-
-// startAgent is the fake provider's OnLaunch: it runs a simulated agent from the launch's
-// environment plus the agent name the provider sets, as the local provider does for a process.
-func (h *harness) startAgent(inst provider.Instance, req provider.LaunchRequest) {
-	env := map[string]string{}
-	for k, v := range req.Env {
-		env[k] = v
-	}
-	env["AZP_AGENT_NAME"] = inst.AgentName
-	opts, err := adosim.AgentOptionsFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		h.t.Errorf("agent %s: options from env: %v", inst.AgentName, err)
-		return
-	}
-	opts.PollTimeout = time.Second
-	ctx, cancel := context.WithCancel(context.Background())
-	h.agentsMu.Lock()
-	h.agentCtx[inst.ID] = cancel
-	h.agentsMu.Unlock()
-	h.agentsWG.Go(func() {
-		err := adosim.RunAgent(ctx, opts)
-		reason := "exit 0"
-		if err != nil {
-			reason = err.Error()
-		}
-		// The instance ends with its agent, as a --once container or process does.
-		_ = h.prov.MarkTerminated(inst.ID, reason)
-	})
-}
-
-// stopAgent is the fake provider's OnTerminate. Terminating the instance of an agent that holds a
-// job would break the first invariant, so it is checked here, on every terminate of every test.
-func (h *harness) stopAgent(inst provider.Instance) {
-	for _, a := range h.org.Agents(testPool) {
-		if a.Name == inst.AgentName && a.AssignedRequest != 0 {
-			h.t.Errorf("instance %s terminated while its agent %s holds job %d", inst.ID, a.Name, a.AssignedRequest)
-		}
-	}
-	h.agentsMu.Lock()
-	cancel := h.agentCtx[inst.ID]
-	h.agentsMu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
 }
 
 // queue queues n jobs that the pool's agents can run, each taking d.
