@@ -1,7 +1,8 @@
-// Package store holds the controller's durable state: one record per agent the controller intends
-// to run (written before the provider is called), the recent decisions, and the exactly-once marks
-// for check callbacks. Implementations: sqlite (default), and later dynamodb and postgres; every one
-// passes the conformance suite in storetest.
+// Package store holds adofleet's durable state: one record per agent the controller intends to run
+// (written before the provider is called), the recent decisions, the exactly-once marks for check
+// callbacks, one record per EC2 instance registered as an Environment VM resource, and the
+// notification outbox. Implementations: sqlite (default), dynamodb and postgres; every one passes
+// the conformance suite in storetest.
 package store
 
 import (
@@ -97,6 +98,9 @@ type Store interface {
 	// ClaimCallback marks key as sent with result. It returns true exactly once per key across the
 	// store's lifetime (and across restarts); false if it was claimed before.
 	ClaimCallback(ctx context.Context, key CallbackKey, result string, at time.Time) (bool, error)
+
+	VMResources
+	Outbox
 
 	Close() error
 }
