@@ -8,6 +8,10 @@
 #                                                  unpacked agent (set it in providers.local.env)
 # The agent is unpacked into ./agent, configured unattended, run, and its configuration removed
 # on exit (also on SIGTERM/SIGINT), so no stale agent is left registered in the pool.
+#
+# The token reaches config.sh only through VSTS_AGENT_INPUT_TOKEN (the agent reads each input from
+# VSTS_AGENT_INPUT_<NAME>), never on a command line where ps would show it, and it is removed from
+# the environment the job inherits.
 set -eu
 
 : "${AZP_URL:?AZP_URL is not set}"
@@ -24,6 +28,9 @@ else
 fi
 cd agent
 
+token=$AZP_TOKEN
+unset AZP_TOKEN
+
 configured=
 agent_pid=
 
@@ -35,14 +42,14 @@ cleanup() {
 		wait "$agent_pid" 2>/dev/null || true
 	fi
 	if [ -n "$configured" ]; then
-		./config.sh remove --unattended --auth pat --token "$AZP_TOKEN" || true
+		VSTS_AGENT_INPUT_TOKEN=$token ./config.sh remove --unattended --auth pat || true
 	fi
 }
 trap 'cleanup' EXIT
 trap 'cleanup; exit 143' TERM
 trap 'cleanup; exit 130' INT
 
-./config.sh --unattended --url "$AZP_URL" --auth pat --token "$AZP_TOKEN" \
+VSTS_AGENT_INPUT_TOKEN=$token ./config.sh --unattended --url "$AZP_URL" --auth pat \
 	--pool "$AZP_POOL" --agent "$AZP_AGENT_NAME" --replace
 configured=1
 

@@ -47,9 +47,11 @@ func fakeAgent(t *testing.T, configExit int, block bool) (pkg, log string) {
 	if err := os.Mkdir(pkg, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	config := "#!/bin/sh\necho \"config.sh $*\" >> \"$CALLS\"\n" +
+	// Each script logs the token it can see: config.sh must get it from VSTS_AGENT_INPUT_TOKEN only,
+	// and run.sh (the job's parent) must not see it at all.
+	config := "#!/bin/sh\necho \"config.sh $* token=${VSTS_AGENT_INPUT_TOKEN:-}${AZP_TOKEN:-}\" >> \"$CALLS\"\n" +
 		"if [ \"$1\" != remove ]; then exit " + string(rune('0'+configExit)) + "; fi\n"
-	run := "#!/bin/sh\necho \"run.sh $*\" >> \"$CALLS\"\n"
+	run := "#!/bin/sh\necho \"run.sh $* token=${VSTS_AGENT_INPUT_TOKEN:-}${AZP_TOKEN:-}\" >> \"$CALLS\"\n"
 	if block {
 		// A group SIGTERM and the script's own forwarded one may both arrive: log the first only.
 		run += "trap 'trap \"\" TERM; echo \"run.sh got TERM\" >> \"$CALLS\"; exit 0' TERM\necho started >> \"$CALLS\"\n" +
@@ -93,8 +95,8 @@ func readCalls(t *testing.T, log string) []string {
 }
 
 const (
-	configCall = "config.sh --unattended --url https://dev.azure.com/contoso --auth pat --token tok --pool linux --agent linux-0a1b2c3d --replace"
-	removeCall = "config.sh remove --unattended --auth pat --token tok"
+	configCall = "config.sh --unattended --url https://dev.azure.com/contoso --auth pat --pool linux --agent linux-0a1b2c3d --replace token=tok"
+	removeCall = "config.sh remove --unattended --auth pat token=tok"
 )
 
 func TestRunAgentConfiguresRunsOnceAndRemoves(t *testing.T) {
@@ -105,9 +107,9 @@ func TestRunAgentConfiguresRunsOnceAndRemoves(t *testing.T) {
 		tar   bool
 		want  []string
 	}{
-		{name: "directory package", want: []string{configCall, "run.sh --once", removeCall}},
-		{name: "tarball package", tar: true, want: []string{configCall, "run.sh --once", removeCall}},
-		{name: "AZP_ONCE=false", extra: []string{"AZP_ONCE=false"}, want: []string{configCall, "run.sh ", removeCall}},
+		{name: "directory package", want: []string{configCall, "run.sh --once token=", removeCall}},
+		{name: "tarball package", tar: true, want: []string{configCall, "run.sh --once token=", removeCall}},
+		{name: "AZP_ONCE=false", extra: []string{"AZP_ONCE=false"}, want: []string{configCall, "run.sh  token=", removeCall}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,7 +189,7 @@ func TestRunAgentSIGTERMRemovesConfig(t *testing.T) {
 	if code := exitCode(err); code != 143 {
 		t.Errorf("exit code = %d (%v), want 143", code, err)
 	}
-	want := []string{configCall, "run.sh --once", "started", "run.sh got TERM", removeCall}
+	want := []string{configCall, "run.sh --once token=", "started", "run.sh got TERM", removeCall}
 	if diff := cmp.Diff(want, readCalls(t, log)); diff != "" {
 		t.Errorf("calls mismatch (-want +got):\n%s", diff)
 	}
