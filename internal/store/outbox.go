@@ -41,13 +41,14 @@ type OutboxMessage struct {
 // Outbox is the durable queue of notifications.
 type Outbox interface {
 	// EnqueueMessage stores m as pending (Version becomes 1) and returns true, unless a message
-	// with the same Route and DedupKey was enqueued at or after dedupSince: then it stores nothing
-	// and returns false. The check and the write are one atomic step, so two concurrent enqueues
+	// with the same Route and DedupKey was enqueued at or after dedupSince (by its CreatedAt, in
+	// any state; a zero dedupSince matches every such message): then it stores nothing and
+	// returns false. The check and the write are one atomic step, so two concurrent enqueues
 	// of the same alert store one message. An empty DedupKey never deduplicates. ErrConflict if
 	// the ID exists; an error if ID or Route is empty.
 	EnqueueMessage(ctx context.Context, m OutboxMessage, dedupSince time.Time) (bool, error)
 	// DueMessages returns at most limit (all if limit <= 0) pending messages whose NextAttempt is
-	// at or before now, earliest NextAttempt first.
+	// at or before now (a zero NextAttempt is due at once), earliest NextAttempt first.
 	DueMessages(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, error)
 	// GetMessage returns the message with that ID, or ErrNotFound.
 	GetMessage(ctx context.Context, id string) (OutboxMessage, error)

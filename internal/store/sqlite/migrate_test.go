@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -88,7 +89,17 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	if ds, err := s.ListDecisions(ctx, "linux", 10); err != nil || len(ds) != 1 {
 		t.Errorf("decisions after upgrade: got %d, %v; want 1, nil", len(ds), err)
 	}
-	want := []string{"agents_gone_updated", "agents_pool_state", "decisions_pool_time", "decisions_time"}
+	// The tables added since version 1 are usable.
+	if err := s.CreateVM(ctx, store.VMRecord{InstanceID: "i-0new", State: store.VMLaunching}); err != nil {
+		t.Errorf("CreateVM after upgrade: %v", err)
+	}
+	if ok, err := s.EnqueueMessage(ctx, store.OutboxMessage{ID: "m1", Route: "ops", DedupKey: "k"}, time.Time{}); err != nil || !ok {
+		t.Errorf("EnqueueMessage after upgrade: got %v, %v; want true, nil", ok, err)
+	}
+	want := []string{
+		"agents_gone_updated", "agents_pool_state", "decisions_pool_time", "decisions_time",
+		"outbox_dedup", "outbox_due", "outbox_finished_expires", "vm_resources_env_state", "vm_resources_gone_expires",
+	}
 	if diff := cmp.Diff(want, indexes(t, path)); diff != "" {
 		t.Errorf("indexes after upgrade (-want +got):\n%s", diff)
 	}
@@ -118,7 +129,7 @@ func checkMigrationsTable(t *testing.T, path string) {
 		}
 		got = append(got, name)
 	}
-	if diff := cmp.Diff([]string{"initial", "list_indexes"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"initial", "list_indexes", "vm_resources", "outbox"}, got); diff != "" {
 		t.Errorf("schema_migrations names by version (-want +got):\n%s", diff)
 	}
 }

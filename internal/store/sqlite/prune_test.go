@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -135,5 +136,106 @@ func TestDecisionsSameInstant(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"third", "second", "first"}, got); diff != "" {
 		t.Errorf("order (-want +got):\n%s", diff)
+	}
+}
+
+// Finished VM records go once past ExpiresAt; live ones and ones without an expiry stay.
+func TestPruneVMs(t *testing.T) {
+	t.Parallel()
+	s, _ := openTemp(t, sqlite.Options{})
+	ctx := t.Context()
+	seed := []store.VMRecord{
+		{InstanceID: "gone-expired", State: store.VMGone, ExpiresAt: base.Add(-time.Hour)},
+		{InstanceID: "gone-expired-just", State: store.VMGone, ExpiresAt: base.Add(-time.Millisecond)},
+		{InstanceID: "gone-at-cutoff", State: store.VMGone, ExpiresAt: base},
+		{InstanceID: "gone-later", State: store.VMGone, ExpiresAt: base.Add(time.Minute)},
+		{InstanceID: "gone-no-expiry", State: store.VMGone},
+		{InstanceID: "registered-expired", State: store.VMRegistered, ExpiresAt: base.Add(-time.Hour)},
+		{InstanceID: "terminating-expired", State: store.VMTerminating, ExpiresAt: base.Add(-time.Hour)},
+	}
+	for _, r := range seed {
+		if err := s.CreateVM(ctx, r); err != nil {
+			t.Fatalf("CreateVM(%q): %v", r.InstanceID, err)
+		}
+	}
+	n, err := s.PruneVMs(ctx, base)
+	if err != nil {
+		t.Fatalf("PruneVMs: %v", err)
+	}
+	if n != 2 {
+		t.Errorf("PruneVMs removed %d, want 2", n)
+	}
+	left, err := s.ListVMs(ctx, store.VMFilter{})
+	if err != nil {
+		t.Fatalf("ListVMs: %v", err)
+	}
+	var ids []string
+	for _, r := range left {
+		ids = append(ids, r.InstanceID)
+	}
+	want := []string{"gone-at-cutoff", "gone-later", "gone-no-expiry", "registered-expired", "terminating-expired"}
+	if diff := cmp.Diff(want, ids); diff != "" {
+		t.Errorf("records left after prune (-want +got):\n%s", diff)
+	}
+	if n, err := s.PruneVMs(ctx, base); err != nil || n != 0 {
+		t.Errorf("second PruneVMs: got %d, %v; want 0, nil", n, err)
+	}
+}
+
+// Delivered and dead messages go once past ExpiresAt; pending ones never do, and a pruned alert
+// no longer deduplicates a new one.
+func TestPruneMessages(t *testing.T) {
+	t.Parallel()
+	s, _ := openTemp(t, sqlite.Options{})
+	ctx := t.Context()
+	seed := []struct {
+		id      string
+		state   store.OutboxState
+		expires time.Time
+	}{
+		{"delivered-expired", store.OutboxDelivered, base.Add(-time.Hour)},
+		{"dead-expired", store.OutboxDead, base.Add(-time.Millisecond)},
+		{"delivered-at-cutoff", store.OutboxDelivered, base},
+		{"delivered-later", store.OutboxDelivered, base.Add(time.Minute)},
+		{"dead-no-expiry", store.OutboxDead, time.Time{}},
+		{"pending-expired", store.OutboxPending, base.Add(-time.Hour)},
+	}
+	for _, sd := range seed {
+		m := store.OutboxMessage{ID: sd.id, Route: "ops", DedupKey: sd.id, CreatedAt: base.Add(-2 * time.Hour), ExpiresAt: sd.expires}
+		if ok, err := s.EnqueueMessage(ctx, m, time.Time{}); err != nil || !ok {
+			t.Fatalf("EnqueueMessage(%q): got %v, %v; want true, nil", sd.id, ok, err)
+		}
+		m.State, m.Version = sd.state, 1
+		if _, err := s.UpdateMessage(ctx, m); err != nil {
+			t.Fatalf("UpdateMessage(%q): %v", sd.id, err)
+		}
+	}
+	n, err := s.PruneMessages(ctx, base)
+	if err != nil {
+		t.Fatalf("PruneMessages: %v", err)
+	}
+	if n != 2 {
+		t.Errorf("PruneMessages removed %d, want 2", n)
+	}
+	counts, err := s.CountMessages(ctx)
+	if err != nil {
+		t.Fatalf("CountMessages: %v", err)
+	}
+	want := map[store.OutboxState]int{store.OutboxPending: 1, store.OutboxDelivered: 2, store.OutboxDead: 1}
+	if diff := cmp.Diff(want, counts); diff != "" {
+		t.Errorf("messages left after prune (-want +got):\n%s", diff)
+	}
+	for _, sd := range seed {
+		_, err := s.GetMessage(ctx, sd.id)
+		if gone := sd.id == "delivered-expired" || sd.id == "dead-expired"; gone != errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetMessage(%q) after prune: got %v, want pruned %v", sd.id, err, gone)
+		}
+	}
+	again := store.OutboxMessage{ID: "again", Route: "ops", DedupKey: "delivered-expired", CreatedAt: base}
+	if ok, err := s.EnqueueMessage(ctx, again, time.Time{}); err != nil || !ok {
+		t.Errorf("EnqueueMessage of a pruned alert's key: got %v, %v; want true, nil", ok, err)
+	}
+	if n, err := s.PruneMessages(ctx, base); err != nil || n != 0 {
+		t.Errorf("second PruneMessages: got %d, %v; want 0, nil", n, err)
 	}
 }

@@ -1,6 +1,7 @@
 // Package storetest is the conformance suite every store.Store backend runs, so that the sqlite,
 // dynamodb and postgres stores agree on semantics (conditional writes, not-found, ordering, time
-// precision, exactly-once claims) and the controller can be tested against any one of them.
+// precision, exactly-once claims, outbox deduplication) and the controller can be tested against
+// any one of them.
 //
 // A backend's test calls Run with an Opener:
 //
@@ -58,6 +59,34 @@ func Run(t *testing.T, open Opener) {
 		{"Reopen", testReopen},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"CanceledContext", testCanceledContext},
+
+		{"VMCreateAndGet", testVMCreateAndGet},
+		{"VMCreateDuplicate", testVMCreateDuplicate},
+		{"VMCreateEmptyID", testVMCreateEmptyID},
+		{"VMGetMissing", testVMGetMissing},
+		{"VMUpdateCurrentVersion", testVMUpdateCurrentVersion},
+		{"VMUpdateStaleVersion", testVMUpdateStaleVersion},
+		{"VMUpdateMissing", testVMUpdateMissing},
+		{"VMList", testVMList},
+		{"VMDelete", testVMDelete},
+		{"VMReopen", testVMReopen},
+		{"VMConcurrentUpdates", testVMConcurrentUpdates},
+		{"VMCanceledContext", testVMCanceledContext},
+
+		{"OutboxEnqueueAndGet", testOutboxEnqueueAndGet},
+		{"OutboxEnqueueDuplicateID", testOutboxEnqueueDuplicateID},
+		{"OutboxEnqueueInvalid", testOutboxEnqueueInvalid},
+		{"OutboxGetMissing", testOutboxGetMissing},
+		{"OutboxDedup", testOutboxDedup},
+		{"OutboxDedupConcurrent", testOutboxDedupConcurrent},
+		{"OutboxDue", testOutboxDue},
+		{"OutboxUpdate", testOutboxUpdate},
+		{"OutboxUpdateStaleOrMissing", testOutboxUpdateStaleOrMissing},
+		{"OutboxClaimRace", testOutboxClaimRace},
+		{"OutboxCount", testOutboxCount},
+		{"OutboxPayload", testOutboxPayload},
+		{"OutboxReopen", testOutboxReopen},
+		{"OutboxCanceledContext", testOutboxCanceledContext},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,58 @@
+// Package dynamodb is the state store on Amazon DynamoDB, for controllers that run as several
+// replicas or in AWS Lambda, where no local disk outlives the process.
+//
+// # One table
+//
+// Every record lives in one table with a string partition key pk and a string sort key sk, and
+// one local secondary index, "by-group", whose sort key lsk groups a kind's records the way they
+// are listed. The key design, by kind:
+//
+//	kind        pk                   sk                       lsk (by-group)
+//	agent       "agent"              name                     group(pool) + name
+//	decision    "decision"           time(Time) + "#" + seq   group(pool) + sk
+//	vm          "vm"                 instance id              group(project) + group(env) + id
+//	outbox      "outbox"             message id               "due:" + time(NextAttempt) + "#" + id, pending only
+//	callback    "callback#" + key    "-"                      -
+//	dedup       "dedup#" + key       "-"                      -
+//
+// group(s) is len(s) + ":" + s + "|", a prefix no other group's key starts with, so
+// begins_with(lsk, group(pool)) selects exactly one pool even when one pool's name extends
+// another's. time(t) is 16 hex digits of the instant in microseconds with the sign bit flipped,
+// so byte order is time order, before the epoch included. seq breaks ties between decisions of
+// the same instant, newest appended last.
+//
+// Every read is a GetItem or a Query with ConsistentRead (a local index allows it, a global one
+// would not); nothing Scans: the client interface, API, has no Scan. Listing a pool's agents, an
+// Environment's VM records, a pool's newest decisions and the due outbox messages reads only the
+// matching items. Kinds listed together share a partition: a controller's few hundred agents and
+// its notifications are far below one partition's throughput, and decisions and finished records
+// expire (below). Callbacks and dedup markers are only ever read by key, so each has its own
+// partition, and callbacks, which never expire, do not grow any partition.
+//
+// # Writes
+//
+// Every state change is a conditional PutItem: creates on attribute_not_exists(pk), updates on
+// the stored version (the item is replaced with version+1), so a lost race is ErrConflict; a
+// failed update is told from an absent record by reading it again. A check callback is claimed by
+// a conditional put of its marker: exactly one caller wins, across replicas and restarts.
+//
+// The outbox deduplicates with a marker per (route, dedup key) holding when the last message was
+// enqueued. DynamoDB Local emulators such as dynalite have no TransactWriteItems, so EnqueueMessage
+// writes the marker first, on the condition that it is absent or older than dedupSince (one
+// conditional write: two enqueues of the same alert cannot both pass), then the message. If the
+// message cannot be written the marker is put back as it was. A crash between the two writes
+// suppresses that alert until dedupSince moves past the marker, which is the dedup window.
+//
+// # Expiry
+//
+// Finished records carry ttl, a Number of epoch seconds, the table's TTL attribute: gone agents
+// (AgentRetention after they went, default 7 days), VM records whose ExpiresAt is set (at
+// ExpiresAt), delivered and dead outbox messages whose ExpiresAt is set (at ExpiresAt), decisions
+// (DecisionRetention after they were appended, default 30 days) and dedup markers (DedupRetention after
+// their message, default 7 days: keep it above the longest dedup window). Check callback marks never expire: they guarantee a callback is sent once.
+// DynamoDB deletes expired items lazily (typically within days), so reads may still see them.
+//
+// Production tables come from Terraform (deploy/terraform/aws/dynamodb.tf); EnsureTable creates
+// one for development and tests. Each call runs under Options.CallTimeout; the SDK's retryer
+// handles throttling (see NewClient).
+package dynamodb
