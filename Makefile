@@ -12,13 +12,18 @@ build:
 # deps installs what the tests need that Go modules do not bring, from Debian's packages:
 # chromium (the dashboard's real-browser test), python3-botocore (the AWS API models the AWS
 # fakes are checked against) and shellcheck (the agent scripts). Skipped when already there.
-DEB_DEPS := chromium python3-botocore shellcheck
+# postgresql: the server binaries the postgres store's tests start a throwaway cluster from.
+DEB_DEPS := chromium python3-botocore shellcheck postgresql
 deps:
 	@missing=""; for p in $(DEB_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@# The DynamoDB emulator (dynalite, pinned in tools/emulators) for the dynamodb store's tests.
+	@command -v npm >/dev/null 2>&1 || { echo "installing: nodejs npm"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@[ -d tools/emulators/node_modules/dynalite ] || npm ci --prefix tools/emulators --ignore-scripts --no-audit --no-fund
 	$(GO) mod download
 
 test: deps

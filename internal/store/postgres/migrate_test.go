@@ -2,11 +2,14 @@ package postgres_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -23,7 +26,7 @@ func adminConn(t *testing.T) *pgx.Conn {
 	if err != nil {
 		t.Fatalf("connect as admin: %v", err)
 	}
-	t.Cleanup(func() { _ = conn.Close(t.Context()) })
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	return conn
 }
 
@@ -98,7 +101,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	for v := 1; v <= postgres.Migrations(); v++ {
 		want = append(want, v)
 	}
-	if got := appliedMigrations(t, schema); !equalInts(got, want) {
+	if got := appliedMigrations(t, schema); !slices.Equal(got, want) {
 		t.Errorf("schema_migrations: got versions %v, want %v (each once)", got, want)
 	}
 	if got := strings.Count(logs.String(), "applied schema migration"); got != postgres.Migrations() {
@@ -111,18 +114,6 @@ func TestMigrateConcurrently(t *testing.T) {
 	if _, err := stores[racers-1].GetAgent(t.Context(), "a"); err != nil {
 		t.Errorf("GetAgent through another racer's store: %v", err)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	return len(a) == len(b) && string(fmtInts(a)) == string(fmtInts(b))
-}
-
-func fmtInts(v []int) []byte {
-	var b bytes.Buffer
-	for _, n := range v {
-		b.WriteString(strings.Repeat("|", 1) + string(rune('0'+n%10)) + string(rune('0'+n/10%10)))
-	}
-	return b.Bytes()
 }
 
 // TestUpgradeFromNothing opens a schema at version 0 (schema and bookkeeping only), then
@@ -169,7 +160,7 @@ func TestRefuseNewerSchema(t *testing.T) {
 func TestLeastPrivilege(t *testing.T) {
 	t.Parallel()
 	admin := adminConn(t)
-	role := "adofleet_test_" + runID + "_app"
+	role := schemaFor(t, "role") // unique, and a valid role name too
 	password := "role-pw-" + runID
 	schema := schemaFor(t, "owned")
 	for _, stmt := range []string{
@@ -185,7 +176,8 @@ func TestLeastPrivilege(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() {
-		ctx := t.Context()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // t.Context() is done by now
+		defer cancel()
 		conn, err := pgx.Connect(ctx, serverURL(t))
 		if err != nil {
 			return

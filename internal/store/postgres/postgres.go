@@ -26,10 +26,12 @@ type Options struct {
 	// Schema holds adofleet's tables (default "adofleet"); Open creates it if missing. Several
 	// controllers that must not share state can use one database with different schemas.
 	Schema string
-	// MaxConns caps the pool's connections (default 4).
+	// MaxConns caps the pool's connections (default: the URL's pool_max_conns, else 4).
 	MaxConns int
-	// Timeout bounds every call that has no earlier deadline of its own, and is the server-side
-	// statement_timeout (default 30s).
+	// Timeout is the server-side statement_timeout (default 30s): a statement still running
+	// then is aborted by the server, so the caller knows it changed nothing. Every call also
+	// gives up client side a second later, for a server that stopped answering.
+	// A caller's own earlier deadline wins.
 	Timeout time.Duration
 	// Logger receives migration notices; nil discards them.
 	Logger *slog.Logger
@@ -48,9 +50,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxConns < 0 {
 		return o, fmt.Errorf("maxConns %d: want 0 (default) or more", o.MaxConns)
-	}
-	if o.MaxConns == 0 {
-		o.MaxConns = 4
 	}
 	if o.Timeout < 0 {
 		return o, fmt.Errorf("timeout %v: want 0 (default) or more", o.Timeout)
@@ -99,7 +98,12 @@ func open(ctx context.Context, url string, opts Options, upTo int) (*Store, erro
 	if p := cfg.ConnConfig.Password; p != "" {
 		secrets = append(secrets, p)
 	}
-	cfg.MaxConns = int32(min(opts.MaxConns, 1<<20))
+	switch {
+	case opts.MaxConns > 0:
+		cfg.MaxConns = int32(min(opts.MaxConns, 1<<20))
+	case !strings.Contains(url, "pool_max_conns"):
+		cfg.MaxConns = 4 // pgxpool's default grows with the CPUs; a controller needs few
+	}
 	if cfg.ConnConfig.RuntimeParams == nil {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
 	}
@@ -137,9 +141,12 @@ func open(ctx context.Context, url string, opts Options, upTo int) (*Store, erro
 	return s, nil
 }
 
-// bound gives a call the store's timeout unless the caller's context ends sooner.
+// bound gives a call the store's client-side limit unless the caller's context ends sooner.
+// The limit is a little past the statement_timeout so that, with a live server, a slow
+// statement ends with the server's definite "canceled, nothing changed" rather than a client
+// timeout that cannot tell whether an autocommit write landed.
 func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.timeout)
+	return context.WithTimeout(ctx, s.timeout+time.Second)
 }
 
 // q qualifies the table names of a query ("{s}.agents") with the store's schema.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -45,7 +46,8 @@ func passwords(conn string) []string {
 	for _, m := range passwordParam.FindAllStringSubmatch(conn, -1) {
 		v := m[1]
 		if strings.HasPrefix(v, "'") {
-			v = strings.ReplaceAll(strings.Trim(v, "'"), `\'`, `'`)
+			v = strings.Trim(v, "'")
+			add(strings.ReplaceAll(strings.ReplaceAll(v, `\'`, `'`), `\\`, `\`))
 		}
 		add(v)
 	}
@@ -62,6 +64,10 @@ var (
 func redactString(s string, secrets []string) string {
 	for _, p := range secrets {
 		s = strings.ReplaceAll(s, p, redacted)
+		// Also as quoted by %q, which is how url.Error and many wrappers print a string.
+		if q := strconv.Quote(p); q[1:len(q)-1] != p {
+			s = strings.ReplaceAll(s, q[1:len(q)-1], redacted)
+		}
 	}
 	s = userinfoPassword.ReplaceAllString(s, "$1:"+redacted+"@")
 	return passwordParam.ReplaceAllString(s, "password="+redacted)

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -85,18 +86,25 @@ func serverURL(t *testing.T) string {
 	return server.url
 }
 
-// schemaFor names a fresh schema for one test key; on an external server it is dropped at the end.
-func schemaFor(t *testing.T, key string) string {
+// schemaSeq makes schema names unique within a run, so -count=N reruns start afresh.
+var schemaSeq atomic.Int64
+
+// schemaFor names a fresh schema for a test; on an external server it is dropped at the end.
+func schemaFor(t *testing.T, name string) string {
 	t.Helper()
-	name := "adofleet_test_" + runID + "_" + key
+	return remember(fmt.Sprintf("adofleet_test_%s_%d_%s", runID, schemaSeq.Add(1), name))
+}
+
+// remember records a schema to drop at the end when the server is not ours to throw away.
+func remember(schema string) string {
 	if server.external {
 		server.mu.Lock()
-		if !slices.Contains(server.schemas, name) {
-			server.schemas = append(server.schemas, name)
+		if !slices.Contains(server.schemas, schema) {
+			server.schemas = append(server.schemas, schema)
 		}
 		server.mu.Unlock()
 	}
-	return name
+	return schema
 }
 
 func dropSchemas() {
@@ -149,8 +157,12 @@ type cluster struct {
 	exited   chan struct{}
 }
 
+// clusterPrefix names the temporary directories of test clusters.
+const clusterPrefix = "adofleet-pg-"
+
 func startCluster(bin string) (*cluster, error) {
-	dir, err := os.MkdirTemp("", "adofleet-pg-")
+	removeStaleClusters()
+	dir, err := os.MkdirTemp("", clusterPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -246,6 +258,25 @@ func (c *cluster) logTail() string {
 	b, _ := os.ReadFile(filepath.Join(c.dir, "server.log"))
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return strings.Join(lines[max(0, len(lines)-20):], "\n")
+}
+
+// removeStaleClusters removes the directories of earlier runs that were killed before they
+// could clean up (their server died with them): those whose server is no longer running.
+func removeStaleClusters() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), clusterPrefix+"*"))
+	for _, d := range dirs {
+		st, err := os.Stat(d)
+		if err != nil || time.Since(st.ModTime()) < time.Minute {
+			continue // possibly a run starting right now
+		}
+		if b, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid")); err == nil {
+			line, _, _ := strings.Cut(string(b), "\n")
+			if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil && syscall.Kill(pid, 0) == nil {
+				continue // its server still runs: another test binary's
+			}
+		}
+		_ = os.RemoveAll(d)
+	}
 }
 
 // postgresUser is the credential of the postgres user the Debian package creates.
