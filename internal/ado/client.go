@@ -56,6 +56,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// UserAgent is sent on every request (default "adofleet").
 	UserAgent string
+	// OnThrottle, if set, is called on every 429 answer with the call's name (e.g. "ListAgents")
+	// and the wait ADO asked for in Retry-After (0 when it named none), so that serve can report
+	// the throttling. It is called on the request's goroutine and must not block.
+	OnThrottle func(op string, retryAfter time.Duration)
 
 	// Sleep waits d or until ctx ends (test seam; default a timer). Under testing/synctest the
 	// default already runs on the bubble's fake clock; tests set it to record the waits.
@@ -79,6 +83,7 @@ type Client struct {
 	sleep      func(ctx context.Context, d time.Duration) error
 	now        func() time.Time
 	jitter     func(d time.Duration) time.Duration
+	onThrottle func(op string, retryAfter time.Duration)
 
 	calls atomic.Int64 // HTTP attempts made
 
@@ -111,6 +116,7 @@ func New(opts Options) (*Client, error) {
 		sleep:      opts.Sleep,
 		now:        opts.Now,
 		jitter:     opts.Jitter,
+		onThrottle: opts.OnThrottle,
 		logIDs:     map[string]int{},
 	}
 	if c.http == nil {

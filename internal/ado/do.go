@@ -69,6 +69,10 @@ func (c *Client) do(ctx context.Context, r request, out any) (http.Header, error
 		res, err := c.attempt(ctx, r, secrets)
 		if res != nil {
 			c.observeRateLimit(r, res.header)
+			if res.status == http.StatusTooManyRequests && c.onThrottle != nil {
+				wait, _ := parseRetryAfter(res.header.Get("Retry-After"), c.now())
+				c.onThrottle(r.op, wait)
+			}
 		}
 		if err == nil {
 			if out != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/adofleet/adofleet/internal/ado"
+	"github.com/adofleet/adofleet/internal/notify"
 	"github.com/adofleet/adofleet/internal/store"
 )
 
@@ -36,7 +37,10 @@ type CallbackerOptions struct {
 	// passes no other check, so a waiting check stalls until the reservation runs out.
 	ReserveFor time.Duration
 	// Parallel bounds the concurrent calls to ADO in one round (default 8).
-	Parallel   int
+	Parallel int
+	// Events, if set, is told of every check that fails: no agent in time, a launch that failed
+	// for good (Fail), or a callback whose post failed (it is never sent again). Nil: none.
+	Events     notify.Publisher
 	Now        func() time.Time
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer

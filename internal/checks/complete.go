@@ -47,6 +47,9 @@ func (c *Callbacker) complete(ctx context.Context, r CheckRequest, o Outcome) er
 		}
 	}
 	c.metrics.callbacks.WithLabelValues(r.Pool, o.Result, outcome).Inc()
+	if claimed && (o.Result == ResultFailed || !o.Sent) {
+		c.publishFailed(ctx, r, o)
+	}
 	if err := c.opts.Requests.Done(ctx, key, o); err != nil {
 		// Still pending: the next round finds the claim taken and records it as done then.
 		return err

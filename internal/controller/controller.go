@@ -34,10 +34,11 @@ type pool struct {
 	wake chan struct{} // buffered 1: wake-ups coalesce
 
 	// cycle serialises reconciles of this pool (Run and ReconcileOnce may overlap); it guards
-	// poolID and backoffUntil.
+	// poolID, backoffUntil and alerts.
 	cycle        sync.Mutex
 	poolID       int
 	backoffUntil time.Time
+	alerts       alerts
 
 	// mu guards what Status reads.
 	mu            sync.Mutex

@@ -96,6 +96,8 @@ func (cy *cycle) run(ctx context.Context) (Result, error) {
 	cy.resumeDrains(ctx)
 	cy.drain(ctx, plan.Drain)
 	cy.launch(ctx, plan.Launch, plan.LaunchReason)
+	cy.alertWaits(ctx)
+	cy.alertAtMax(ctx, snap)
 	return cy.res, errors.Join(cy.errs...)
 }
 

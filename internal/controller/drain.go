@@ -184,6 +184,7 @@ func (cy *cycle) terminateOrphans(ctx context.Context, steps []scaler.Step) {
 	for i, s := range kept {
 		cy.res.Terminated++
 		cy.decide(ctx, scaler.ActionTerminate, ids[i], s.Reason)
+		cy.orphanTerminated(ctx, ids[i], s.Reason)
 		if rec := cy.recordOfInstance(ids[i]); rec != nil && rec.State != store.StateGone {
 			cy.markGone(ctx, rec, "orphan instance terminated: "+s.Reason)
 		}

@@ -141,6 +141,7 @@ func (cy *cycle) startBatch(ctx context.Context, token string, recs []*store.Age
 		}
 		if cy.markGone(rctx, rec, "launch failed: "+cause.Error()) {
 			cy.decide(rctx, ActionLaunchFailed, rec.Name, cause.Error())
+			cy.agentStartFailed(rctx, rec.Name, "launch failed: "+cause.Error())
 		}
 	}
 	cy.res.Launched += started

@@ -19,6 +19,8 @@ type metrics struct {
 	agents     *prometheus.GaugeVec
 	decisions  *prometheus.CounterVec
 	adoCalls   *prometheus.GaugeVec
+	// publishFailures counts events Options.Events did not accept.
+	publishFailures *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -54,6 +56,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name:      "ado_calls_per_reconcile",
 			Help:      "ADO REST calls made by the last reconcile cycle of the pool.",
 		}, []string{"pool"}),
+		publishFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "adofleet",
+			Name:      "controller_event_publish_failures_total",
+			Help:      "Events the controller could not hand to the notification outbox, by pool and event type.",
+		}, []string{"pool", "event"}),
 	}
 	if reg == nil {
 		return m
@@ -64,6 +71,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.agents = promreg.MustRegister(reg, m.agents)
 	m.decisions = promreg.MustRegister(reg, m.decisions)
 	m.adoCalls = promreg.MustRegister(reg, m.adoCalls)
+	m.publishFailures = promreg.MustRegister(reg, m.publishFailures)
 	return m
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/adofleet/adofleet/internal/notify"
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/scaler"
 	"github.com/adofleet/adofleet/internal/store"
@@ -95,6 +96,16 @@ type Options struct {
 	OnLaunchFailed func(pool string, err error)
 	// NameFunc generates a new agent name for a pool (default "<pool-slug>-<8 random hex>").
 	NameFunc func(pool string) string
+	// Events, if set, receives the pool's alerts: agent.start_failed, orphan.terminated,
+	// job.waited_long and pool.at_max. Publish is called from the cycle with a short timeout (it
+	// writes to an outbox); a failure is logged and counted, never fails the cycle.
+	Events notify.Publisher
+	// JobWaitThreshold: a queued job older than this is reported once (default 10m; negative:
+	// never).
+	JobWaitThreshold time.Duration
+	// PoolAtMaxThreshold: a pool at its max with jobs queued for longer than this is reported
+	// once per episode (default 15m; negative: never).
+	PoolAtMaxThreshold time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -121,6 +132,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.NameFunc == nil {
 		o.NameFunc = DefaultAgentName
+	}
+	if o.JobWaitThreshold == 0 {
+		o.JobWaitThreshold = DefaultJobWaitThreshold
+	}
+	if o.PoolAtMaxThreshold == 0 {
+		o.PoolAtMaxThreshold = DefaultPoolAtMaxThreshold
 	}
 }
 

@@ -83,6 +83,9 @@ func (cy *cycle) closeVanished(ctx context.Context, rec *store.AgentRecord, acti
 	if cy.markGone(ctx, rec, reason) {
 		cy.res.RecordsGone++
 		cy.decide(ctx, action, rec.Name, reason)
+		if action == ActionStartFailed {
+			cy.agentStartFailed(ctx, rec.Name, reason)
+		}
 	}
 }
 

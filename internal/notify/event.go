@@ -36,6 +36,12 @@ const (
 	// pipelineUrl, runId, result, commit, branch, requestedBy, duration, project, account,
 	// region.
 	RunCompleted EventType = "run.completed"
+	// RunStageFailed: a stage of a pipeline run failed (from an ADO service hook). Fields: those
+	// of RunCompleted (result is the stage's) plus stage.
+	RunStageFailed EventType = "run.stage_failed"
+	// RunJobFailed: a job of a pipeline run failed (from an ADO service hook). Fields: those of
+	// RunCompleted (result and duration are the job's) plus job and, when known, stage.
+	RunJobFailed EventType = "run.job_failed"
 )
 
 // Severity orders events for routing: a route with a minimum severity takes that and above.

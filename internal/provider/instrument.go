@@ -10,18 +10,23 @@ import (
 
 // Instrument wraps p so that every call is counted and timed under the provider label name. It is
 // the only place providers are instrumented. reg may be nil (metrics are then kept but not exported).
-func Instrument(name string, p Provider, reg prometheus.Registerer) Provider {
-	return &instrumented{name: name, next: p, m: newMetrics(reg), now: time.Now}
+func Instrument(name string, p Provider, reg prometheus.Registerer, opts ...InstrumentOption) Provider {
+	i := &instrumented{name: name, next: p, m: newMetrics(reg), now: time.Now}
+	for _, o := range opts {
+		o(i)
+	}
+	return i
 }
 
 // recentTokens bounds the memory used to avoid counting an idempotent replay's instances twice.
 const recentTokens = 1024
 
 type instrumented struct {
-	name string
-	next Provider
-	m    *metrics
-	now  func() time.Time
+	name       string
+	next       Provider
+	m          *metrics
+	now        func() time.Time
+	onThrottle ThrottleHook
 
 	mu      sync.Mutex
 	counted map[string]bool // launch tokens whose instances were counted
@@ -81,4 +86,9 @@ func (i *instrumented) List(ctx context.Context, pool string) ([]Instance, error
 func (i *instrumented) observe(op string, start time.Time, err error) {
 	i.m.requests.WithLabelValues(i.name, op, outcome(err)).Inc()
 	i.m.duration.WithLabelValues(i.name, op).Observe(i.now().Sub(start).Seconds())
+	if i.onThrottle != nil {
+		if code, ok := ThrottleCode(err); ok {
+			i.onThrottle(i.name, op, code)
+		}
+	}
 }
