@@ -110,7 +110,7 @@ func (g *schemaGen) field(t reflect.Type, m fieldMeta) map[string]any {
 
 // awsSecretSchemes are registered by the adofleet binary (internal/secret/awssecret), which this
 // package does not import; the schema lists them whether or not they are registered yet.
-var awsSecretSchemes = []string{"secretsmanager", "ssm"}
+var awsSecretSchemes = []string{"kms", "kmsfile", "secretsmanager", "ssm"}
 
 func secretSchemes() []string {
 	all := append(secret.Schemes(), awsSecretSchemes...)

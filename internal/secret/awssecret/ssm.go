@@ -1,5 +1,6 @@
 // Package awssecret resolves the secret schemes backed by AWS: ssm:NAME (SSM Parameter Store,
-// SecureString decrypted) and secretsmanager:ID[#key] (Secrets Manager).
+// SecureString decrypted), secretsmanager:ID[#key] (Secrets Manager), and kms:CIPHERTEXT and
+// kmsfile:PATH (values encrypted with KMS, decrypted with Decrypt).
 package awssecret
 
 import (

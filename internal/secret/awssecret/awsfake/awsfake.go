@@ -1,6 +1,7 @@
-// Package awsfake is a protocol-level fake of the two AWS operations awssecret calls: SSM
-// GetParameter and Secrets Manager GetSecretValue, both AWS JSON 1.1 (POST /, X-Amz-Target). Tests
-// point the real SDK clients at it with BaseEndpoint. One server answers both services.
+// Package awsfake is a protocol-level fake of the AWS operations awssecret calls: SSM
+// GetParameter, Secrets Manager GetSecretValue and KMS Decrypt, all AWS JSON 1.1 (POST /,
+// X-Amz-Target). Tests point the real SDK clients at it with BaseEndpoint. One server answers
+// every service.
 package awsfake
 
 import (
@@ -47,11 +48,12 @@ type Call struct {
 type Server struct {
 	*httptest.Server
 
-	mu      sync.Mutex
-	params  map[string]Parameter
-	secrets map[string]Secret // by name and by ARN
-	calls   []Call
-	fail    map[string][]string // target -> error codes to answer, in order
+	mu       sync.Mutex
+	params   map[string]Parameter
+	secrets  map[string]Secret // by name and by ARN
+	calls    []Call
+	fail     map[string][]string // target -> error codes to answer, in order
+	disabled map[string]bool     // KMS key IDs whose Decrypt fails
 }
 
 // New starts a fake, closed when t ends.
@@ -140,6 +142,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.getParameter(w, body)
 	case TargetGetSecretValue:
 		s.getSecretValue(w, body)
+	case TargetDecrypt:
+		s.decrypt(w, body)
 	default:
 		writeErr(w, http.StatusBadRequest, "UnknownOperationException", "fake: unknown target "+target)
 	}

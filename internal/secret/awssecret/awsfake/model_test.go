@@ -3,6 +3,7 @@ package awsfake_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -36,6 +37,7 @@ type shape struct {
 	Type    string                            `json:"type"`
 	Members map[string]struct{ Shape string } `json:"members"`
 	Member  struct{ Shape string }            `json:"member"`
+	Key     struct{ Shape string }            `json:"key"`
 	Value   struct{ Shape string }            `json:"value"`
 }
 
@@ -87,6 +89,16 @@ func conform(t *testing.T, m *model, name, path string, v any) {
 		for _, e := range l {
 			conform(t, m, sh.Member.Shape, path+"[]", e)
 		}
+	case "map":
+		obj, ok := v.(map[string]any)
+		if !ok {
+			t.Errorf("%s: got %T, want an object (%s)", path, v, name)
+			return
+		}
+		for k, mv := range obj {
+			conform(t, m, sh.Key.Shape, path+".<key>", k)
+			conform(t, m, sh.Value.Shape, path+"."+k, mv)
+		}
 	case "string", "blob":
 		if _, ok := v.(string); !ok {
 			t.Errorf("%s: got %T, want a string (%s)", path, v, name)
@@ -134,6 +146,10 @@ func TestFakeMatchesBotocoreModels(t *testing.T) {
 	s.PutParameter("/adofleet/pat", awsfake.Parameter{Type: "SecureString", Value: "v"})
 	s.PutSecret("adofleet/pat", awsfake.Secret{String: "v"})
 	s.PutSecret("adofleet/bin", awsfake.Secret{Binary: []byte{1, 2}})
+	ct := base64.StdEncoding.EncodeToString(s.Encrypt("k1", []byte("v"), nil))
+	ctx := base64.StdEncoding.EncodeToString(s.Encrypt("k1", []byte("v"), map[string]string{"LambdaFunctionName": "notify"}))
+	off := base64.StdEncoding.EncodeToString(s.Encrypt("k2", []byte("v"), nil))
+	s.DisableKey("k2")
 
 	tests := []struct {
 		svc, op, target string
@@ -145,6 +161,11 @@ func TestFakeMatchesBotocoreModels(t *testing.T) {
 		{"secretsmanager/2017-10-17", "GetSecretValue", awsfake.TargetGetSecretValue, map[string]any{"SecretId": "adofleet/pat"}, ""},
 		{"secretsmanager/2017-10-17", "GetSecretValue", awsfake.TargetGetSecretValue, map[string]any{"SecretId": "adofleet/bin"}, ""},
 		{"secretsmanager/2017-10-17", "GetSecretValue", awsfake.TargetGetSecretValue, map[string]any{"SecretId": "nope"}, "ResourceNotFoundException"},
+		{"kms/2014-11-01", "Decrypt", awsfake.TargetDecrypt, map[string]any{"CiphertextBlob": ct}, ""},
+		{"kms/2014-11-01", "Decrypt", awsfake.TargetDecrypt, map[string]any{"CiphertextBlob": ctx, "EncryptionContext": map[string]any{"LambdaFunctionName": "notify"}}, ""},
+		{"kms/2014-11-01", "Decrypt", awsfake.TargetDecrypt, map[string]any{"CiphertextBlob": ctx}, "InvalidCiphertextException"},
+		{"kms/2014-11-01", "Decrypt", awsfake.TargetDecrypt, map[string]any{"CiphertextBlob": "bm9wZQ=="}, "InvalidCiphertextException"},
+		{"kms/2014-11-01", "Decrypt", awsfake.TargetDecrypt, map[string]any{"CiphertextBlob": off}, "DisabledException"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.op+"/"+tt.wantErr, func(t *testing.T) {
