@@ -21,6 +21,7 @@ func (s *Server) envRoutes() {
 		s.handle("GET "+vms+"/pool", authOrg, s.getVMPool)
 		s.handle("GET "+vms+"/{resourceId}", authOrg, s.getVMResource)
 		s.handle("DELETE "+vms+"/{resourceId}", authOrg, s.deleteVMResource)
+		s.vmRegisterRoutes(vms)
 		s.handle("GET "+groups, authOrg, s.getVMGroup)
 		s.handle("GET "+groups+"/virtualmachines", authOrg, s.listGroupVMs)
 	}

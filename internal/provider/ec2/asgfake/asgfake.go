@@ -48,11 +48,15 @@ type Server struct {
 	groups    map[string]*Group
 	rec       queryfake.Recorder
 	throttles map[string]int
+	hooks     map[string]string           // group -> its termination hook
+	actions   map[string]*LifecycleAction // instance id -> the action holding it
+	tokens    int
 }
 
 // New starts a fake whose instances live in ec2, closed at the end of tb.
 func New(tb testing.TB, ec2 *ec2fake.Server) *Server {
-	s := &Server{ec2: ec2, groups: map[string]*Group{}, throttles: map[string]int{}}
+	s := &Server{ec2: ec2, groups: map[string]*Group{}, throttles: map[string]int{},
+		hooks: map[string]string{}, actions: map[string]*LifecycleAction{}}
 	srv := httptest.NewServer(dialect.Handler(&s.mu, &s.rec, s.dispatch))
 	tb.Cleanup(srv.Close)
 	s.URL = srv.URL
@@ -155,6 +159,8 @@ func (s *Server) dispatch(action string, q *queryfake.Params) (any, *queryfake.E
 		result, err = s.protect(q)
 	case "TerminateInstanceInAutoScalingGroup":
 		result, err = s.terminate(q)
+	case "CompleteLifecycleAction":
+		result, err = s.completeLifecycleAction(q)
 	default:
 		err = &queryfake.Error{Code: "InvalidAction", Message: "unknown action " + action}
 	}
@@ -197,6 +203,9 @@ func (s *Server) describe(q *queryfake.Params) (any, *queryfake.Error) {
 			state := "InService"
 			if in.State == "pending" {
 				state = "Pending"
+			}
+			if _, held := s.actions[id]; held {
+				state = "Terminating:Wait"
 			}
 			x.Instances = append(x.Instances, instanceXML{ID: id, AZ: in.Zone, LifecycleState: state,
 				HealthStatus: "Healthy", Protected: g.Protected[id], InstanceType: in.InstanceType})

@@ -75,6 +75,7 @@ var ResultTypes = map[string]any{
 	"SetDesiredCapacity":                  nil,
 	"SetInstanceProtection":               empty{},
 	"TerminateInstanceInAutoScalingGroup": terminateResult{},
+	"CompleteLifecycleAction":             empty{},
 }
 
 type errorResponse struct {
