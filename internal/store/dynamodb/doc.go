@@ -26,7 +26,8 @@
 // Environment's VM records, a pool's newest decisions and the due outbox messages reads only the
 // matching items. Kinds listed together share a partition: a controller's few hundred agents and
 // its notifications are far below one partition's throughput, and decisions and finished records
-// expire (below). Callbacks and dedup markers are only ever read by key, so each has its own
+// expire (below), which keeps each kind under the 10 GB a partition key may hold in a table with
+// a local index. Callbacks and dedup markers are only ever read by key, so each has its own
 // partition, and callbacks, which never expire, do not grow any partition.
 //
 // # Writes
@@ -37,19 +38,22 @@
 // a conditional put of its marker: exactly one caller wins, across replicas and restarts.
 //
 // The outbox deduplicates with a marker per (route, dedup key) holding when the last message was
-// enqueued. DynamoDB Local emulators such as dynalite have no TransactWriteItems, so EnqueueMessage
-// writes the marker first, on the condition that it is absent or older than dedupSince (one
-// conditional write: two enqueues of the same alert cannot both pass), then the message. If the
-// message cannot be written the marker is put back as it was. A crash between the two writes
-// suppresses that alert until dedupSince moves past the marker, which is the dedup window.
+// enqueued (its CreatedAt). Emulators such as dynalite have no TransactWriteItems, so
+// EnqueueMessage writes the marker first, on the condition that it is absent or older than
+// dedupSince (one conditional write: two enqueues of the same alert cannot both pass), then the
+// message. If the message cannot be written the marker is put back as it was. A crash between the
+// two writes suppresses that alert until dedupSince moves past the marker, which is the dedup
+// window. The marker holds the last enqueue, so callers give messages their enqueue time as
+// CreatedAt (an older CreatedAt would move the window back).
 //
 // # Expiry
 //
 // Finished records carry ttl, a Number of epoch seconds, the table's TTL attribute: gone agents
 // (AgentRetention after they went, default 7 days), VM records whose ExpiresAt is set (at
 // ExpiresAt), delivered and dead outbox messages whose ExpiresAt is set (at ExpiresAt), decisions
-// (DecisionRetention after they were appended, default 30 days) and dedup markers (DedupRetention after
-// their message, default 7 days: keep it above the longest dedup window). Check callback marks never expire: they guarantee a callback is sent once.
+// (DecisionRetention after they were appended, default 30 days: the dashboard's history) and
+// dedup markers (DedupRetention after their message, default 7 days: keep it above the longest
+// dedup window). Check callback marks never expire: they are what makes a callback go out once.
 // DynamoDB deletes expired items lazily (typically within days), so reads may still see them.
 //
 // Production tables come from Terraform (deploy/terraform/aws/dynamodb.tf); EnsureTable creates

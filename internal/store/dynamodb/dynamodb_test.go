@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 
 	"github.com/adofleet/adofleet/internal/store"
@@ -16,6 +17,9 @@ import (
 var (
 	emu    *dynalitetest.Server
 	emuErr error
+	// tables numbers the tables, so repeated runs (-count) never meet an old one: the emulator
+	// outlives each run.
+	tables atomic.Int64
 )
 
 func TestMain(m *testing.M) {
@@ -25,8 +29,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// newTable creates a table named after the test and key and returns a client for it.
-func newTable(t *testing.T, name string) dynamodb.API {
+// newTable creates a new table whose name starts with prefix, and returns a client and the name.
+func newTable(t *testing.T, prefix string) (dynamodb.API, string) {
+	t.Helper()
+	name := fmt.Sprintf("%s-%d", prefix, tables.Add(1))
+	return ensureTable(t, name), name
+}
+
+// ensureTable creates the table name if it does not exist, and returns a client for it.
+func ensureTable(t *testing.T, name string) dynamodb.API {
 	t.Helper()
 	client := dynalitetest.Require(t, emu, emuErr).Client()
 	if err := dynamodb.EnsureTable(t.Context(), client, name, nil); err != nil {
@@ -48,8 +59,9 @@ func open(t *testing.T, client dynamodb.API, table string, opts dynamodb.Options
 
 func TestConformance(t *testing.T) {
 	dynalitetest.Require(t, emu, emuErr)
+	run := tables.Add(1)
 	storetest.Run(t, func(t *testing.T, key string) store.Store {
-		table := fmt.Sprintf("conformance-%s", key)
-		return open(t, newTable(t, table), table, dynamodb.Options{})
+		table := fmt.Sprintf("conformance-%d-%s", run, key) // the same for a reopen of key
+		return open(t, ensureTable(t, table), table, dynamodb.Options{})
 	})
 }

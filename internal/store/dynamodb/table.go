@@ -21,7 +21,7 @@ const (
 	attrTTL = "ttl"
 )
 
-// tableActiveTimeout bounds EnsureTable's wait for a new table to become ACTIVE.
+// tableActiveTimeout bounds EnsureTable, its wait for a new table to become ACTIVE included.
 const tableActiveTimeout = 2 * time.Minute
 
 // EnsureTable creates the store's table (on-demand billing, the by-group index, TTL on ttl) if
@@ -33,6 +33,8 @@ func EnsureTable(ctx context.Context, client API, table string, log *slog.Logger
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "store", "backend", "dynamodb", "table", table)
+	ctx, cancel := context.WithTimeout(ctx, tableActiveTimeout) // the whole of it, waiting included
+	defer cancel()
 	_, err := client.DescribeTable(ctx, &ddb.DescribeTableInput{TableName: aws.String(table)})
 	var nf *types.ResourceNotFoundException
 	switch {
@@ -83,8 +85,6 @@ func createTable(ctx context.Context, client API, table string) error {
 
 // waitActive polls DescribeTable until the table is ACTIVE.
 func waitActive(ctx context.Context, client API, table string) error {
-	ctx, cancel := context.WithTimeout(ctx, tableActiveTimeout)
-	defer cancel()
 	for delay := 50 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
 		out, err := client.DescribeTable(ctx, &ddb.DescribeTableInput{TableName: aws.String(table)})
 		if err != nil {
