@@ -44,10 +44,7 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.Organization.Timeout, Duration(DefaultOrgTimeout))
 	setDefault(&c.Organization.SecretTTL, Duration(DefaultSecretTTL))
 	setDefault(&c.Web.Listen, DefaultListen)
-	if c.Store.SQLite == nil {
-		c.Store.SQLite = &SQLiteStore{}
-	}
-	setDefault(&c.Store.SQLite.Path, DefaultSQLitePath)
+	c.Store.setDefaults() // store.go
 	if e := c.Providers.ECS; e != nil {
 		setDefault(&e.ContainerName, DefaultECSContainerName)
 		setDefault(&e.CallTimeout, Duration(DefaultECSCallTimeout))
@@ -67,6 +64,9 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.Checks.SecretHeader, DefaultChecksSecretHeader)
 	setDefault(&c.Checks.Timeout, Duration(DefaultChecksTimeout))
 	setDefault(&c.Checks.MaxBodyBytes, DefaultChecksMaxBodyBytes)
+	c.VMResources.setDefaults()
+	c.Notify.setDefaults()
+	c.Hooks.setDefaults()
 	for i := range c.Pools {
 		p := &c.Pools[i]
 		setDefault(&p.IdleTimeout, Duration(DefaultIdleTimeout))

@@ -47,7 +47,7 @@ var fieldDocs = map[string]fieldMeta{
 	"Config.store":        {doc: "The state store (default: SQLite at ./adofleet.db)."},
 	"Config.web":          {doc: "The dashboard, /metrics and health endpoints."},
 	"Config.providers":    {doc: "The providers pools can use."},
-	"Config.pools":        {doc: "The agent pools to scale.", required: true, minItems: 1},
+	"Config.pools":        {doc: "The agent pools to scale; at least one unless vmResources is set (a deployment that only keeps Environments in step with Auto Scaling groups)."},
 	"Config.aws":          {doc: "Settings shared by the AWS parts (ecs and ec2 providers, CloudWatch, ssm: and secretsmanager: secrets)."},
 	"Config.cloudwatch":   {doc: "Publishing of per-pool gauges to Amazon CloudWatch (off by default)."},
 	"Config.checks":       {doc: "The Invoke REST API check endpoint (off by default)."},

@@ -69,6 +69,13 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 	if len(required) > 0 {
 		s["required"] = required
 	}
+	if t == reflect.TypeFor[Config]() {
+		// At least one pool, unless the file only keeps Environments in step (vmResources).
+		s["anyOf"] = []any{
+			map[string]any{"required": []string{"vmResources"}},
+			map[string]any{"required": []string{"pools"}, "properties": map[string]any{"pools": map[string]any{"minItems": 1}}},
+		}
+	}
 	if t == reflect.TypeFor[Organization]() {
 		// Exactly one credential for the controller.
 		s["oneOf"] = []any{

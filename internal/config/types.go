@@ -16,6 +16,9 @@ type Config struct {
 	AWS          AWS          `yaml:"aws,omitempty" json:"aws,omitempty"`
 	CloudWatch   CloudWatch   `yaml:"cloudwatch,omitempty" json:"cloudwatch,omitempty"`
 	Checks       Checks       `yaml:"checks,omitempty" json:"checks,omitempty"`
+	VMResources  *VMResources `yaml:"vmResources,omitempty" json:"vmResources,omitempty"`
+	Notify       *Notify      `yaml:"notify,omitempty" json:"notify,omitempty"`
+	Hooks        *Hooks       `yaml:"hooks,omitempty" json:"hooks,omitempty"`
 }
 
 // Organization is the ADO organization and how to authenticate to it.
@@ -44,16 +47,6 @@ type Controller struct {
 	Resync Duration `yaml:"resync,omitempty" json:"resync,omitempty"`
 	// LogLevel: debug, info (default), warn, error.
 	LogLevel string `yaml:"logLevel,omitempty" json:"logLevel,omitempty"`
-}
-
-// Store selects the state store.
-type Store struct {
-	SQLite *SQLiteStore `yaml:"sqlite,omitempty" json:"sqlite,omitempty"`
-}
-
-// SQLiteStore is the default store: one file.
-type SQLiteStore struct {
-	Path string `yaml:"path" json:"path"`
 }
 
 // Web is the dashboard, /metrics and health endpoints.

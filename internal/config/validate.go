@@ -33,12 +33,18 @@ func validate(c *Config, d *decoder) {
 	v := validator{d}
 	v.organization(c.Organization)
 	v.controller(c.Controller)
+	v.store(c.Store, c.Checks)
 	v.web(c.Web)
 	v.providers(c.Providers)
-	v.pools(c.Pools, c.Providers)
+	if len(c.Pools) > 0 || c.VMResources == nil { // vmResources alone needs no pool
+		v.pools(c.Pools, c.Providers)
+	}
 	v.aws(c.AWS)
 	v.cloudWatch(c.CloudWatch)
 	v.checks(c.Checks, c.Web)
+	v.vmResources(c.VMResources)
+	v.notify(c.Notify, c.Pools)
+	v.hooks(c.Hooks, c.Web)
 }
 
 func (v validator) organization(o Organization) {
