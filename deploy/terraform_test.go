@@ -23,10 +23,11 @@ import (
 
 // allowedResources are the AWS resource types the module may use.
 var allowedResources = []string{
-	"aws_cloudwatch_log_group", "aws_ecs_cluster", "aws_ecs_cluster_capacity_providers",
-	"aws_ecs_service", "aws_ecs_task_definition", "aws_iam_role", "aws_iam_role_policy",
+	"aws_autoscaling_lifecycle_hook", "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target",
+	"aws_cloudwatch_log_group", "aws_dynamodb_table", "aws_ecs_cluster", "aws_ecs_cluster_capacity_providers",
+	"aws_ecs_service", "aws_ecs_task_definition", "aws_iam_policy", "aws_iam_role", "aws_iam_role_policy",
 	"aws_iam_role_policy_attachment", "aws_lambda_event_source_mapping", "aws_lambda_function",
-	"aws_lambda_function_url", "aws_scheduler_schedule", "aws_sqs_queue",
+	"aws_lambda_function_url", "aws_scheduler_schedule", "aws_sqs_queue", "aws_sqs_queue_policy",
 }
 
 // allowedData are the data sources the module may read. aws_ssm_parameter is not one: it would
@@ -244,9 +245,10 @@ func checkIAM(t testing.TB, m *tfModule) {
 	if n < 10 {
 		t.Errorf("found %d IAM statements; the walk is missing some", n)
 	}
-	// Inline policies come from the checked documents, never from a hand-written JSON string.
+	// Inline, managed and queue policies come from the checked documents, never from a
+	// hand-written JSON string.
 	for _, b := range m.blocks("resource") {
-		if b.Labels[0] != "aws_iam_role_policy" {
+		if !slices.Contains([]string{"aws_iam_role_policy", "aws_iam_policy", "aws_sqs_queue_policy"}, b.Labels[0]) {
 			continue
 		}
 		src := m.source(b.Body.Attributes["policy"].Expr.Range())

@@ -2,10 +2,13 @@
 # by ADOFLEET_LAMBDA_HANDLER.
 
 locals {
+  # The sqs function's timeout also sizes the lifecycle queue's visibility timeout (lifecycle.tf).
+  sqs_function_timeout = 60
   lambda_functions = var.mode == "lambda" ? {
     reconcile = { timeout = 120, concurrency = 1 } # one reconcile at a time: its store is local
     checks    = { timeout = 30, concurrency = -1 }
-    sqs       = { timeout = 60, concurrency = -1 }
+    # One at a time too: the VM resource records live in the store, local to an environment.
+    sqs = { timeout = local.sqs_function_timeout, concurrency = 1 }
   } : {}
 }
 
@@ -114,33 +117,4 @@ resource "aws_lambda_function_url" "checks" {
   count              = var.mode == "lambda" ? 1 : 0
   function_name      = aws_lambda_function.controller["checks"].function_name
   authorization_type = "NONE"
-}
-
-# Lifecycle events (issue 5) arrive on a queue with a dead-letter queue.
-resource "aws_sqs_queue" "events_dlq" {
-  count                     = var.mode == "lambda" ? 1 : 0
-  name                      = "${var.name}-events-dlq"
-  message_retention_seconds = 1209600
-  sqs_managed_sse_enabled   = true
-  tags                      = local.tags
-}
-
-resource "aws_sqs_queue" "events" {
-  count                      = var.mode == "lambda" ? 1 : 0
-  name                       = "${var.name}-events"
-  visibility_timeout_seconds = 6 * local.lambda_functions["sqs"].timeout
-  sqs_managed_sse_enabled    = true
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.events_dlq[0].arn
-    maxReceiveCount     = 5
-  })
-  tags = local.tags
-}
-
-resource "aws_lambda_event_source_mapping" "events" {
-  count                   = var.mode == "lambda" ? 1 : 0
-  event_source_arn        = aws_sqs_queue.events[0].arn
-  function_name           = aws_lambda_function.controller["sqs"].arn
-  batch_size              = 10
-  function_response_types = ["ReportBatchItemFailures"]
 }

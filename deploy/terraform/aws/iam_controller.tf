@@ -141,16 +141,6 @@ data "aws_iam_policy_document" "controller" {
       resources = ["${aws_cloudwatch_log_group.controller.arn}:log-stream:*"]
     }
   }
-
-  dynamic "statement" {
-    for_each = var.mode == "lambda" ? [1] : []
-    content {
-      sid = "ConsumeEvents"
-      # The sqs function is fed by an event source mapping, which polls with the function's role.
-      actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
-      resources = [aws_sqs_queue.events[0].arn]
-    }
-  }
 }
 
 resource "aws_iam_role_policy" "controller" {

@@ -25,10 +25,10 @@ locals {
   # The adofleet config, rendered from the variables. Secrets are references resolved by adofleet
   # at start-up (ssm:...), never values.
   # The keys are internal/config's (docs/config.md); `adofleet validate` checks the result.
-  rendered_config = yamlencode({
+  rendered_config = yamlencode(merge({
     organization = { url = var.ado_org_url, pat = "ssm:${var.pat_parameter_name}" }
     controller   = { id = local.controller_id, resync = "30s" }
-    store        = { sqlite = { path = "/tmp/adofleet.db" } }
+    store        = local.store_config # dynamodb.tf
     web          = { listen = var.mode == "ecs" ? "0.0.0.0:8080" : "off" }
     aws          = { region = local.region }
     providers = {
@@ -46,7 +46,7 @@ locals {
       }
     }
     pools = [for p in var.pool_names : { name = p, provider = "ecs", min = 0, max = var.pool_max_agents }]
-  })
+  }, local.vm_config))
   config_yaml = var.extra_config_yaml != "" ? var.extra_config_yaml : local.rendered_config
 }
 

@@ -38,9 +38,24 @@ output "checks_url" {
   value       = var.mode == "lambda" ? aws_lambda_function_url.checks[0].function_url : null
 }
 
-output "events_queue_url" {
-  description = "SQS queue of lifecycle events (mode lambda); null in mode ecs."
-  value       = var.mode == "lambda" ? aws_sqs_queue.events[0].url : null
+output "lifecycle_queue_url" {
+  description = "SQS queue of the Auto Scaling lifecycle events (vmResources.queueUrl); null without vm_resource_environments."
+  value       = local.vm_enabled ? aws_sqs_queue.lifecycle[0].url : null
+}
+
+output "lifecycle_dead_letter_queue_url" {
+  description = "Dead-letter queue of the lifecycle queue (vmResources.deadLetterQueueUrl); null without vm_resource_environments."
+  value       = local.vm_enabled ? aws_sqs_queue.lifecycle_dlq[0].url : null
+}
+
+output "lifecycle_hook_name" {
+  description = "Name of the termination lifecycle hook put on each group of vm_resource_environments."
+  value       = local.vm_hook_name
+}
+
+output "vm_instance_policy_arn" {
+  description = "Managed policy to attach to the groups' instance role: reads the registration PAT parameters. Null without vm_resource_environments."
+  value       = local.vm_enabled ? aws_iam_policy.vm_instance[0].arn : null
 }
 
 output "config_yaml" {

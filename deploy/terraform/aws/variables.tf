@@ -147,3 +147,59 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "vm_resource_environments" {
+  description = "ADO Environments kept in step with Auto Scaling groups (docs/environments.md): each group's instances register as VM resources from their user data (adofleet userdata) and are removed when they terminate. token_parameter is the SSM SecureString parameter (name or ARN) with the registration PAT the instances read. Empty: none of lifecycle.tf is created."
+  type = list(object({
+    project             = string
+    environment         = string
+    auto_scaling_groups = list(string)
+    tags                = optional(list(string), [])
+    token_parameter     = string
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for e in var.vm_resource_environments : length(e.auto_scaling_groups) > 0])
+    error_message = "every entry of vm_resource_environments needs at least one Auto Scaling group."
+  }
+
+  validation {
+    condition = length(flatten([for e in var.vm_resource_environments : e.auto_scaling_groups])) == length(distinct(flatten([for e in var.vm_resource_environments : e.auto_scaling_groups])))
+    error_message = "an Auto Scaling group may be listed under one environment only."
+  }
+}
+
+variable "lifecycle_heartbeat_timeout" {
+  description = "Seconds a terminating instance is held for adofleet to remove its VM resource before the hook's default result (CONTINUE) applies (30-7200)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.lifecycle_heartbeat_timeout >= 30 && var.lifecycle_heartbeat_timeout <= 7200
+    error_message = "lifecycle_heartbeat_timeout must be between 30 and 7200 seconds."
+  }
+}
+
+variable "lifecycle_max_receive_count" {
+  description = "Receives of a lifecycle message before the queue moves it to the dead-letter queue (vmResources.maxReceives)."
+  type        = number
+  default     = 5
+}
+
+variable "vm_token_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key of the registration PAT parameters; null when they use aws/ssm."
+  type        = string
+  default     = null
+}
+
+variable "state_store" {
+  description = "Where the controller keeps its state: \"dynamodb\" (a table this module creates, shared by every process and Lambda environment, kept across restarts) or \"sqlite\" (a file under /tmp, lost with the task or execution environment; for trials)."
+  type        = string
+  default     = "dynamodb"
+
+  validation {
+    condition     = contains(["dynamodb", "sqlite"], var.state_store)
+    error_message = "state_store must be \"dynamodb\" or \"sqlite\"."
+  }
+}
