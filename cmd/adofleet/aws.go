@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,14 +40,15 @@ func loadConfig(path string) (*config.Config, error) {
 
 // awsSecretRef reports whether ref is resolved by AWS.
 func awsSecretRef(ref string) bool {
-	return strings.HasPrefix(ref, awssecret.SchemeSSM+":") || strings.HasPrefix(ref, awssecret.SchemeSecretsManager+":")
+	return awssecret.IsAWSRef(ref)
 }
 
 // usesAWS reports whether any part of cfg talks to AWS.
 func usesAWS(cfg *config.Config) bool {
 	o := cfg.Organization
-	return cfg.Providers.ECS != nil || cfg.Providers.EC2 != nil || cfg.CloudWatch.Enabled ||
-		awsSecretRef(o.PAT) || awsSecretRef(o.BearerToken) || awsSecretRef(o.AgentToken)
+	return cfg.Providers.ECS != nil || cfg.Providers.EC2 != nil || cfg.CloudWatch.Enabled || cfg.VMResources != nil ||
+		awsSecretRef(o.PAT) || awsSecretRef(o.BearerToken) || awsSecretRef(o.AgentToken) ||
+		notifyUsesAWS(cfg) || storeUsesAWS(cfg.Store)
 }
 
 // loadAWS returns the AWS SDK config (credentials from the SDK's chain, region from aws.region),
@@ -90,13 +90,13 @@ func newSecrets(ac *aws.Config, log *slog.Logger) (*secret.Registry, error) {
 }
 
 // addAWSProviders registers the ecs and ec2 providers that cfg configures.
-func addAWSProviders(providers *provider.Registry, cfg *config.Config, ac *aws.Config, reg prometheus.Registerer, log *slog.Logger) error {
+func addAWSProviders(providers *provider.Registry, cfg *config.Config, ac *aws.Config, reg prometheus.Registerer, log *slog.Logger, instrument ...provider.InstrumentOption) error {
 	if e := cfg.Providers.ECS; e != nil {
 		p, err := newECSProvider(cfg, e, ac, reg, log)
 		if err != nil {
 			return fmt.Errorf("providers.ecs: %w", err)
 		}
-		if err := providers.Register("ecs", provider.Instrument("ecs", p, reg)); err != nil {
+		if err := providers.Register("ecs", provider.Instrument("ecs", p, reg, instrument...)); err != nil {
 			return err
 		}
 	}
@@ -105,7 +105,7 @@ func addAWSProviders(providers *provider.Registry, cfg *config.Config, ac *aws.C
 		if err != nil {
 			return fmt.Errorf("providers.ec2: %w", err)
 		}
-		if err := providers.Register("ec2", provider.Instrument("ec2", p, reg)); err != nil {
+		if err := providers.Register("ec2", provider.Instrument("ec2", p, reg, instrument...)); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/adofleet/adofleet/internal/checks"
 	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/controller"
+	"github.com/adofleet/adofleet/internal/notify"
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/store"
 )
@@ -34,7 +35,7 @@ type checksWiring struct {
 }
 
 // openChecks opens the requests table next to the store and the callbacker; nil when checks are off.
-func openChecks(ctx context.Context, cfg *config.Config, ac *aws.Config, client checks.ADO, st store.Store, reg prometheus.Registerer, log *slog.Logger) (*checksWiring, error) {
+func openChecks(ctx context.Context, cfg *config.Config, ac *aws.Config, client checks.ADO, st store.Store, events notify.Publisher, reg prometheus.Registerer, log *slog.Logger) (*checksWiring, error) {
 	c := cfg.Checks
 	if !c.Enabled {
 		return nil, nil
@@ -64,7 +65,7 @@ func openChecks(ctx context.Context, cfg *config.Config, ac *aws.Config, client 
 		return nil, fmt.Errorf("checks: requests table in %s: %w", cfg.Store.SQLite.Path, err)
 	}
 	cb, err := checks.NewCallbacker(checks.CallbackerOptions{
-		Requests: reqs, Claims: st, ADO: client, Timeout: c.Timeout.D(),
+		Requests: reqs, Claims: st, ADO: client, Timeout: c.Timeout.D(), Events: events,
 		Logger: log, Registerer: reg,
 	})
 	if err != nil {

@@ -100,6 +100,8 @@ type lambdaHandler struct {
 	mu   sync.Mutex
 	ctrl *controller.Controller
 	log  *slog.Logger
+
+	vm lambdaVM // the sqs handler's part (vmresources_lambda.go)
 }
 
 func newLambdaHandler(kind string, load func() (*config.Config, error), logOut io.Writer) (*lambdaHandler, error) {
@@ -130,7 +132,11 @@ func (h *lambdaHandler) Invoke(ctx context.Context, payload json.RawMessage) (an
 	case handlerChecks:
 		return nil, fmt.Errorf("lambda checks handler: %w: in Lambda the check requests need a store the reconcile function shares (the DynamoDB store, issue 5); serve the checks endpoint with adofleet serve meanwhile", errNotImplemented)
 	default:
-		return nil, fmt.Errorf("lambda sqs handler: %w (issue 5: lifecycle events)", errNotImplemented)
+		var ev events.SQSEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, fmt.Errorf("lambda sqs handler: the event is not an SQS batch: %w", err)
+		}
+		return h.SQS(ctx, ev)
 	}
 }
 
@@ -232,13 +238,15 @@ func (h *lambdaHandler) controller(ctx context.Context) (*controller.Controller,
 	if err != nil {
 		return nil, nil, fmt.Errorf("lambda: ado client: %w", err)
 	}
-	if cfg.Store.SQLite == nil {
-		return nil, nil, errors.New("lambda: store.sqlite.path is required (use a path under /tmp)")
+	secrets, err := newSecrets(ac, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
 	// The store lives as long as the execution environment; it is not closed between invocations.
-	st, err := openLambdaStore(ctx, cfg, reg, log)
+	// store.dynamodb (or postgres) is shared by every environment; sqlite under /tmp is not.
+	st, err := openStore(ctx, cfg, ac, secrets, reg, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
 	providers, err := buildProviders(cfg, ac, reg, log)
 	if err != nil {
@@ -263,6 +271,9 @@ func (h *lambdaHandler) controller(ctx context.Context) (*controller.Controller,
 // one execution environment, so the reconcile function runs with a reserved concurrency of 1
 // (see deploy/terraform/aws); state lost with an environment is rebuilt by the next observe.
 func openLambdaStore(ctx context.Context, cfg *config.Config, reg *prometheus.Registry, log *slog.Logger) (*sqlite.Store, error) {
+	if cfg.Store.SQLite == nil {
+		return nil, fmt.Errorf("lambda: this handler supports only store.sqlite so far, not store.%s", cfg.Store.Kind())
+	}
 	path := cfg.Store.SQLite.Path
 	if os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" && !strings.HasPrefix(path, "/tmp/") {
 		return nil, fmt.Errorf("lambda: store.sqlite.path %q: on Lambda only /tmp is writable; use e.g. /tmp/adofleet.db", path)

@@ -155,7 +155,7 @@ func TestLambdaEventKind(t *testing.T) {
 	}
 }
 
-// TestLambdaUnimplementedHandlers: checks and sqs say which issue brings them, by env var or shape.
+// TestLambdaUnimplementedHandlers: checks says which issue brings it, by env var or shape.
 func TestLambdaUnimplementedHandlers(t *testing.T) {
 	t.Parallel()
 	noConfig := func() (*config.Config, error) { return nil, errors.New("must not load the config") }
@@ -163,9 +163,7 @@ func TestLambdaUnimplementedHandlers(t *testing.T) {
 		kind, event, wantIssue string
 	}{
 		{handlerChecks, `{}`, "issue 5"},
-		{handlerSQS, `{}`, "issue 5"},
 		{"", `{"requestContext":{"http":{}}}`, "adofleet serve"},
-		{"", `{"Records":[]}`, "issue 5"},
 	}
 	for _, tc := range tests {
 		h, err := newLambdaHandler(tc.kind, noConfig, &bytes.Buffer{})

@@ -25,6 +25,7 @@ Start with "adofleet demo": everything embedded, no cloud account and no ADO org
 		Version:       version,
 	}
 	root.AddCommand(newDemoCmd(), newServeCmd(), newValidateCmd(), newAgentSimCmd(), newLambdaCmd())
+	root.AddCommand(newUserDataCmd(), newVMResourcesCmd())
 	return root
 }
 

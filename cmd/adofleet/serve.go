@@ -16,7 +16,6 @@ import (
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/provider/local"
 	"github.com/adofleet/adofleet/internal/scaler"
-	"github.com/adofleet/adofleet/internal/store/sqlite"
 )
 
 func newServeCmd() *cobra.Command {
@@ -58,25 +57,45 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	reg := newRegistry()
+	// Every producer publishes through events, which drops events until notifications are
+	// connected with events.set(Publisher) once the store (the outbox) is open. wait runs last:
+	// a notifications stop deferred later runs before it, so defer it again after that stop.
+	events := newEventSink(log)
+	defer events.wait()
 	client, err := ado.New(ado.Options{
 		OrgURL: cfg.Organization.URL, Credential: creds.org.Get,
 		Timeout: cfg.Organization.Timeout.D(), Logger: log.With("component", "ado"), Registerer: reg,
-		UserAgent: "adofleet/" + version,
+		UserAgent: "adofleet/" + version, OnThrottle: events.adoThrottled,
 	})
 	if err != nil {
 		return fmt.Errorf("ado client: %w", err)
 	}
-	st, err := sqlite.Open(ctx, cfg.Store.SQLite.Path, sqlite.Options{Logger: log.With("component", "store"), Registerer: reg})
+	storeSecrets, err := newSecrets(ac, log)
 	if err != nil {
-		return fmt.Errorf("store %s: %w", cfg.Store.SQLite.Path, err)
+		return err
+	}
+	st, err := openStore(ctx, cfg, ac, storeSecrets, reg, log) // store.go
+	if err != nil {
+		return err
 	}
 	defer st.Close()
-	providers, stopProviders, err := buildProvidersWithStop(cfg, ac, reg, log)
+	notifySecrets, err := newSecrets(ac, log)
+	if err != nil {
+		return err
+	}
+	publisher, stopNotify, err := openNotify(ctx, cfg, st, notifySecrets, reg, log)
+	if err != nil {
+		return err
+	}
+	defer stopNotify()
+	defer events.wait() // publishes in flight finish before delivery stops
+	events.set(publisher)
+	providers, stopProviders, err := buildProvidersWithStop(cfg, ac, reg, log, provider.WithThrottleHook(events.providerThrottled))
 	if err != nil {
 		return err
 	}
 	defer stopProviders()
-	chk, err := openChecks(ctx, cfg, ac, client, st, reg, log)
+	chk, err := openChecks(ctx, cfg, ac, client, st, events, reg, log)
 	if err != nil {
 		return err
 	}
@@ -85,7 +104,9 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		ControllerID: cfg.Controller.ID, OrgURL: cfg.Organization.URL, ADO: client,
 		Providers: providers, Store: st, Pools: poolConfigs(cfg),
 		AgentToken: creds.agent.Reveal, Resync: cfg.Controller.Resync.D(),
-		Logger: log, Registerer: reg,
+		Logger: log, Registerer: reg, Events: events,
+		JobWaitThreshold:   cfg.NotifyThresholds().JobWait.D(),
+		PoolAtMaxThreshold: cfg.NotifyThresholds().PoolAtMax.D(),
 	}
 	chk.controllerOptions(&copts)
 	ctrl, err := controller.New(copts)
@@ -103,6 +124,16 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	hookMounts, err := openHooks(ctx, cfg, ac, events, ctrl, reg, log)
+	if err != nil {
+		return err
+	}
+	mounts = append(mounts, hookMounts...)
+	vmr, err := startVMResources(ctx, cfg, ac, client, st, events, reg, log)
+	if err != nil {
+		return err
+	}
+	defer vmr.stop()
 	if cfg.Web.Enabled() { // config validation keeps checks off when web is off
 		addr, err := startWeb(ctx, cfg.Web.Listen, "adofleet", ctrl, reg, readiness(ctrl), log, mounts...)
 		if err != nil {
@@ -111,6 +142,10 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		log.Info("dashboard ready", "url", "http://"+addr+"/")
 	}
 	log.Info("adofleet serving", "version", version, "pools", len(cfg.Pools), "controller", cfg.Controller.ID)
+	if len(cfg.Pools) == 0 { // vmResources alone: its loops run until ctx ends
+		<-ctx.Done()
+		return nil
+	}
 	return ctrl.Run(ctx)
 }
 
@@ -145,7 +180,7 @@ func buildProviders(cfg *config.Config, ac *aws.Config, reg prometheus.Registere
 // serve and are found again by the next start; but the local provider with no workDir keeps its
 // agents' state in a temporary directory the next start cannot know, so they would be left running
 // unseen: stop terminates those.
-func buildProvidersWithStop(cfg *config.Config, ac *aws.Config, reg prometheus.Registerer, log *slog.Logger) (providers *provider.Registry, stop func(), err error) {
+func buildProvidersWithStop(cfg *config.Config, ac *aws.Config, reg prometheus.Registerer, log *slog.Logger, instrument ...provider.InstrumentOption) (providers *provider.Registry, stop func(), err error) {
 	providers = provider.NewRegistry()
 	stop = func() {}
 	if lc := cfg.Providers.Local; lc != nil {
@@ -157,7 +192,7 @@ func buildProvidersWithStop(cfg *config.Config, ac *aws.Config, reg prometheus.R
 		if err != nil {
 			return nil, stop, fmt.Errorf("providers.local: %w", err)
 		}
-		if err := providers.Register("local", provider.Instrument("local", lp, reg)); err != nil {
+		if err := providers.Register("local", provider.Instrument("local", lp, reg, instrument...)); err != nil {
 			return nil, stop, err
 		}
 		if lc.WorkDir == "" {
@@ -171,7 +206,7 @@ func buildProvidersWithStop(cfg *config.Config, ac *aws.Config, reg prometheus.R
 			}
 		}
 	}
-	if err := addAWSProviders(providers, cfg, ac, reg, log); err != nil {
+	if err := addAWSProviders(providers, cfg, ac, reg, log, instrument...); err != nil {
 		return nil, stop, err
 	}
 	secrets, err := newSecrets(ac, log)

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/adofleet/adofleet/internal/vmresource"
+)
+
+// lambdaVM is the sqs handler's state: the consumer is built on the first invocation and kept for
+// the life of the execution environment; a failed build is retried by the next invocation.
+type lambdaVM struct {
+	mu       sync.Mutex
+	consumer *vmresource.Consumer
+	log      *slog.Logger
+}
+
+// SQS handles a batch of lifecycle events from the event source mapping. The ids of the messages
+// to retry come back as BatchItemFailures (the mapping has ReportBatchItemFailures), so the others
+// are deleted; a poison message is moved to the dead-letter queue and counted as handled, as in
+// serve. An error fails the whole batch (nothing could be handled: the config or a client).
+func (h *lambdaHandler) SQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	c, log, err := h.vmConsumer(ctx)
+	if err != nil {
+		return events.SQSEventResponse{}, err
+	}
+	msgs := make([]vmresource.Message, 0, len(ev.Records))
+	for _, r := range ev.Records {
+		n, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
+		msgs = append(msgs, vmresource.Message{ID: r.MessageId, ReceiptHandle: r.ReceiptHandle, Body: r.Body, ReceiveCount: n})
+	}
+	failed := c.HandleBatch(ctx, msgs)
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	for _, id := range failed {
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+	}
+	log.Info("lifecycle batch", "messages", len(msgs), "retried", len(failed))
+	return resp, nil
+}
+
+// vmConsumer builds the consumer once, from the config, as serve does minus the pools.
+func (h *lambdaHandler) vmConsumer(ctx context.Context) (*vmresource.Consumer, *slog.Logger, error) {
+	h.vm.mu.Lock()
+	defer h.vm.mu.Unlock()
+	if h.vm.consumer != nil {
+		return h.vm.consumer, h.vm.log, nil
+	}
+	cfg, err := h.loadConfig()
+	if err != nil {
+		return nil, nil, fmt.Errorf("lambda: load config: %w", err)
+	}
+	if cfg.VMResources == nil {
+		return nil, nil, errors.New("lambda sqs handler: the config has no vmResources section (the environments whose lifecycle events this queue carries)")
+	}
+	log, err := newLogger(h.logOut, cfg.Controller.LogLevel, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lambda: %w", err)
+	}
+	ac, err := loadAWS(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lambda: %w", err)
+	}
+	reg := newRegistry()
+	// The store lives as long as the execution environment; it is not closed between invocations.
+	base, err := openVMBase(ctx, cfg, ac, " (lambda)", reg, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lambda: %w", err)
+	}
+	parts, err := newVMResources(cfg, ac, base.client, base.store, nil, false, reg, log)
+	if err != nil {
+		base.store.Close()
+		return nil, nil, fmt.Errorf("lambda: %w", err)
+	}
+	h.vm.consumer, h.vm.log = parts.consumer, log.With("component", "lambda")
+	return h.vm.consumer, h.vm.log, nil
+}
