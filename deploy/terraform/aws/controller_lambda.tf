@@ -5,10 +5,12 @@ locals {
   # The sqs function's timeout also sizes the lifecycle queue's visibility timeout (lifecycle.tf).
   sqs_function_timeout = 60
   lambda_functions = var.mode == "lambda" ? {
-    reconcile = { timeout = 120, concurrency = 1 } # one reconcile at a time: its store is local
+    # One reconcile at a time: one controller per deployment (leader election is not in yet).
+    reconcile = { timeout = 120, concurrency = 1 }
     checks    = { timeout = 30, concurrency = -1 }
-    # One at a time too: the VM resource records live in the store, local to an environment.
-    sqs = { timeout = local.sqs_function_timeout, concurrency = 1 }
+    # Lifecycle events are safe to handle concurrently on a shared store (conditional writes);
+    # with a local sqlite file each environment would have its own records, so one at a time.
+    sqs = { timeout = local.sqs_function_timeout, concurrency = var.state_store == "sqlite" ? 1 : -1 }
   } : {}
 }
 

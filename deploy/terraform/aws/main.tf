@@ -45,6 +45,7 @@ locals {
         secrets = [{ name = "AZP_TOKEN", valueFrom = local.pat_parameter_arn }]
       }
     }
+  }, length(var.pool_names) == 0 ? {} : {
     pools = [for p in var.pool_names : { name = p, provider = "ecs", min = 0, max = var.pool_max_agents }]
   }, local.vm_config))
   config_yaml = var.extra_config_yaml != "" ? var.extra_config_yaml : local.rendered_config
@@ -52,6 +53,13 @@ locals {
 
 resource "aws_ecs_cluster" "this" {
   name = var.name
+
+  lifecycle {
+    precondition {
+      condition     = length(var.pool_names) > 0 || length(var.vm_resource_environments) > 0
+      error_message = "Set pool_names (pools to scale), vm_resource_environments (Environments to keep in step with Auto Scaling groups), or both."
+    }
+  }
 
   setting {
     name  = "containerInsights"

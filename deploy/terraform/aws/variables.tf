@@ -31,13 +31,9 @@ variable "ado_org_url" {
 }
 
 variable "pool_names" {
-  description = "ADO agent pools adofleet scales with agents on this cluster (they must exist in ADO)."
+  description = "ADO agent pools adofleet scales with agents on this cluster (they must exist in ADO). May be empty when only vm_resource_environments is used (the Environment part deployed alone)."
   type        = list(string)
-
-  validation {
-    condition     = length(var.pool_names) > 0
-    error_message = "pool_names needs at least one pool."
-  }
+  default     = []
 }
 
 variable "pool_max_agents" {
