@@ -1,45 +1,18 @@
 package controller_test
 
 import (
-	"context"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/adofleet/adofleet/internal/notify"
+	"github.com/adofleet/adofleet/internal/notify/notifytest"
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/scaler"
 )
-
-// recorder is a notify.Publisher that keeps what it is given.
-type recorder struct {
-	mu     sync.Mutex
-	events []notify.Event
-}
-
-func (r *recorder) Publish(_ context.Context, e notify.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-	return nil
-}
-
-// of returns the recorded events of type t, oldest first.
-func (r *recorder) of(t notify.EventType) []notify.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []notify.Event
-	for _, e := range r.events {
-		if e.Type == t {
-			out = append(out, e)
-		}
-	}
-	return out
-}
 
 // eventKey is what the tests compare exactly: the parts a route and a template rely on.
 type eventKey struct {
@@ -69,7 +42,7 @@ func alertPolicy() scaler.Policy {
 func TestStartFailurePublishesTheProviderReason(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, testPolicy(), false)
-	rec := &recorder{}
+	rec := &notifytest.Recorder{}
 	opts := h.options(nil)
 	opts.Events = rec
 	c := h.newController(opts)
@@ -82,7 +55,7 @@ func TestStartFailurePublishesTheProviderReason(t *testing.T) {
 	}
 	h.reconcile(c)
 
-	got := keysOf(rec.of(notify.AgentStartFailed))
+	got := keysOf(rec.Of(notify.AgentStartFailed))
 	want := []eventKey{{
 		Type: notify.AgentStartFailed, Severity: notify.SeverityError, Pool: testPool,
 		Fields: map[string]string{"agent": "linux-001", "provider": "fake",
@@ -96,7 +69,7 @@ func TestStartFailurePublishesTheProviderReason(t *testing.T) {
 func TestLaunchFailurePublishesOnePerAgent(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, testPolicy(), false)
-	rec := &recorder{}
+	rec := &notifytest.Recorder{}
 	opts := h.options(nil)
 	opts.Events = rec
 	c := h.newController(opts)
@@ -106,7 +79,7 @@ func TestLaunchFailurePublishesOnePerAgent(t *testing.T) {
 	if res := h.reconcile(c); res.LaunchFailed != 1 {
 		t.Fatalf("launch failures = %d, want 1", res.LaunchFailed)
 	}
-	got := rec.of(notify.AgentStartFailed)
+	got := rec.Of(notify.AgentStartFailed)
 	if len(got) != 1 {
 		t.Fatalf("agent.start_failed events = %+v, want 1", got)
 	}
@@ -123,7 +96,7 @@ func TestOrphanTerminatedIsPublished(t *testing.T) {
 	t.Parallel()
 	policy := testPolicy()
 	h := newHarness(t, policy, false) // the instance never registers an agent
-	rec := &recorder{}
+	rec := &notifytest.Recorder{}
 	opts := h.options(nil)
 	opts.Events = rec
 	c := h.newController(opts)
@@ -135,7 +108,7 @@ func TestOrphanTerminatedIsPublished(t *testing.T) {
 	if res.Terminated != 1 {
 		t.Fatalf("terminated %d, want the orphan", res.Terminated)
 	}
-	got := rec.of(notify.OrphanTerminated)
+	got := rec.Of(notify.OrphanTerminated)
 	if len(got) != 1 || got[0].Fields["instance"] != "fake-1" || got[0].Fields["reason"] == "" || got[0].Pool != testPool {
 		t.Errorf("orphan.terminated events = %+v, want one for fake-1 with the scaler's reason", got)
 	}
@@ -144,7 +117,7 @@ func TestOrphanTerminatedIsPublished(t *testing.T) {
 func TestJobWaitedLongOncePerJob(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, alertPolicy(), false)
-	rec := &recorder{}
+	rec := &notifytest.Recorder{}
 	opts := h.options(nil)
 	opts.Events = rec
 	opts.JobWaitThreshold = 5 * time.Minute
@@ -156,7 +129,7 @@ func TestJobWaitedLongOncePerJob(t *testing.T) {
 
 	h.clock.Advance(4 * time.Minute)
 	h.reconcile(c)
-	if got := rec.of(notify.JobWaitedLong); len(got) != 0 {
+	if got := rec.Of(notify.JobWaitedLong); len(got) != 0 {
 		t.Fatalf("after 4m: %+v, want no job.waited_long yet", got)
 	}
 	h.clock.Advance(2 * time.Minute)
@@ -164,7 +137,7 @@ func TestJobWaitedLongOncePerJob(t *testing.T) {
 	h.clock.Advance(10 * time.Minute)
 	h.reconcile(c)
 
-	got := rec.of(notify.JobWaitedLong)
+	got := rec.Of(notify.JobWaitedLong)
 	if len(got) != 1 {
 		t.Fatalf("job.waited_long events = %+v, want exactly one", got)
 	}
@@ -175,7 +148,7 @@ func TestJobWaitedLongOncePerJob(t *testing.T) {
 	if waited, err := time.ParseDuration(f["waited"]); err != nil || waited < 5*time.Minute {
 		t.Errorf("waited = %q, want a duration of at least the threshold", f["waited"])
 	}
-	if rec.of(notify.PoolAtMax) != nil {
+	if rec.Of(notify.PoolAtMax) != nil {
 		t.Errorf("pool.at_max published with its threshold disabled")
 	}
 }
@@ -183,7 +156,7 @@ func TestJobWaitedLongOncePerJob(t *testing.T) {
 func TestPoolAtMaxOncePerEpisode(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, alertPolicy(), false)
-	rec := &recorder{}
+	rec := &notifytest.Recorder{}
 	opts := h.options(nil)
 	opts.Events = rec
 	opts.JobWaitThreshold = -1
@@ -197,14 +170,14 @@ func TestPoolAtMaxOncePerEpisode(t *testing.T) {
 
 	h.clock.Advance(4 * time.Minute)
 	h.reconcile(c)
-	if got := rec.of(notify.PoolAtMax); len(got) != 0 {
+	if got := rec.Of(notify.PoolAtMax); len(got) != 0 {
 		t.Fatalf("after 4m at max: %+v, want nothing yet", got)
 	}
 	h.clock.Advance(2 * time.Minute)
 	h.reconcile(c)
 	h.clock.Advance(time.Minute)
 	h.reconcile(c)
-	got := rec.of(notify.PoolAtMax)
+	got := rec.Of(notify.PoolAtMax)
 	if len(got) != 1 {
 		t.Fatalf("pool.at_max events = %+v, want one for the episode", got)
 	}
@@ -225,7 +198,7 @@ func TestPoolAtMaxOncePerEpisode(t *testing.T) {
 	h.reconcile(c) // at max again: a new episode
 	h.clock.Advance(6 * time.Minute)
 	h.reconcile(c)
-	if got := rec.of(notify.PoolAtMax); len(got) != 2 {
+	if got := rec.Of(notify.PoolAtMax); len(got) != 2 {
 		t.Errorf("pool.at_max events = %d, want a second one for the second episode", len(got))
 	}
 }

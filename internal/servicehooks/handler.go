@@ -7,12 +7,9 @@ package servicehooks
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -20,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/adofleet/adofleet/internal/notify"
+	"github.com/adofleet/adofleet/internal/webhookauth"
 )
 
 // Path is where the endpoint is served.
@@ -27,7 +25,7 @@ const Path = "/v1/hooks/ado"
 
 // Defaults for Options.
 const (
-	DefaultSecretHeader   = "X-Adofleet-Secret"
+	DefaultSecretHeader   = webhookauth.DefaultSecretHeader
 	DefaultMaxBodyBytes   = 512 << 10 // a run event with its repositories and messages is a few KiB
 	DefaultPublishTimeout = 2 * time.Second
 )
@@ -35,12 +33,7 @@ const (
 // Auth is how ADO proves the delivery is its own: the subscription's basic credentials, or a
 // shared secret it sends in a header (the subscription's "HTTP headers" input). At least one must
 // be configured; a delivery passes if it satisfies either.
-type Auth struct {
-	Username     string
-	Password     string
-	Secret       string
-	SecretHeader string // default X-Adofleet-Secret
-}
+type Auth = webhookauth.Auth
 
 // Options configure the endpoint.
 type Options struct {
@@ -66,9 +59,7 @@ type Options struct {
 // Handler serves POST /v1/hooks/ado.
 type Handler struct {
 	opts    Options
-	user    [32]byte
-	pass    [32]byte
-	secret  [32]byte
+	auth    *webhookauth.Verifier
 	mux     *http.ServeMux
 	log     *slog.Logger
 	metrics *metrics
@@ -76,18 +67,13 @@ type Handler struct {
 
 // NewHandler validates opts and returns the endpoint.
 func NewHandler(opts Options) (*Handler, error) {
-	a := opts.Auth
-	if (a.Username == "" || a.Password == "") && a.Secret == "" {
-		return nil, errors.New("servicehooks: options: set Auth.Username and Auth.Password, or Auth.Secret")
+	auth, err := webhookauth.New(opts.Auth, "adofleet service hooks")
+	if err != nil {
+		return nil, fmt.Errorf("servicehooks: options: %w", err)
 	}
-	if (a.Username == "") != (a.Password == "") {
-		return nil, errors.New("servicehooks: options: Auth.Username and Auth.Password go together")
-	}
+	opts.Auth = Auth{} // the verifier keeps only hashes of the credentials
 	if opts.Events == nil {
 		return nil, errors.New("servicehooks: options: Events is required")
-	}
-	if a.SecretHeader == "" {
-		opts.Auth.SecretHeader = DefaultSecretHeader
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -106,8 +92,7 @@ func NewHandler(opts Options) (*Handler, error) {
 		return nil, fmt.Errorf("servicehooks: %w", err)
 	}
 	h := &Handler{
-		opts: opts, user: sha256.Sum256([]byte(a.Username)), pass: sha256.Sum256([]byte(a.Password)),
-		secret: sha256.Sum256([]byte(a.Secret)), mux: http.NewServeMux(),
+		opts: opts, auth: auth, mux: http.NewServeMux(),
 		log: opts.Logger.With("component", "servicehooks"), metrics: m,
 	}
 	h.mux.HandleFunc("POST "+Path, h.serveHook)
@@ -115,26 +100,6 @@ func NewHandler(opts Options) (*Handler, error) {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
-
-// authorized compares hashes in constant time (as the checks endpoint does), so neither the
-// content nor the length of a credential leaks.
-func (h *Handler) authorized(r *http.Request) bool {
-	a := h.opts.Auth
-	ok := 0
-	if a.Username != "" {
-		if u, p, has := r.BasicAuth(); has {
-			uh, ph := sha256.Sum256([]byte(u)), sha256.Sum256([]byte(p))
-			ok |= subtle.ConstantTimeCompare(uh[:], h.user[:]) & subtle.ConstantTimeCompare(ph[:], h.pass[:])
-		}
-	}
-	if a.Secret != "" {
-		if v := r.Header.Get(a.SecretHeader); v != "" {
-			vh := sha256.Sum256([]byte(v))
-			ok |= subtle.ConstantTimeCompare(vh[:], h.secret[:])
-		}
-	}
-	return ok == 1
-}
 
 // answer is the JSON reply; ADO shows it in the subscription's history.
 type answer struct {
@@ -153,19 +118,14 @@ func (h *Handler) reply(w http.ResponseWriter, code int, event, outcome string, 
 }
 
 func (h *Handler) serveHook(w http.ResponseWriter, r *http.Request) {
-	if !h.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="adofleet service hooks"`)
+	if !h.auth.Authorized(r) {
+		h.auth.Challenge(w)
 		h.reply(w, http.StatusUnauthorized, "", "unauthorized", answer{Status: "error", Message: "missing or bad credentials"})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			h.reply(w, http.StatusRequestEntityTooLarge, "", "too_large", answer{Status: "error", Message: fmt.Sprintf("body is larger than %d bytes", h.opts.MaxBodyBytes)})
-			return
-		}
-		h.reply(w, http.StatusBadRequest, "", "bad_request", answer{Status: "error", Message: "could not read the body"})
+	body, berr := webhookauth.ReadBody(w, r, h.opts.MaxBodyBytes)
+	if berr != nil {
+		h.reply(w, berr.Status, "", berr.Outcome, answer{Status: "error", Message: berr.Error()})
 		return
 	}
 	env, err := parseEnvelope(body)

@@ -2,10 +2,8 @@ package servicehooks_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,7 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/adofleet/adofleet/internal/notify"
+	"github.com/adofleet/adofleet/internal/notify/notifytest"
 	"github.com/adofleet/adofleet/internal/servicehooks"
+	"github.com/adofleet/adofleet/internal/webhookauth/webhookauthtest"
 )
 
 const (
@@ -32,32 +32,9 @@ const (
 
 var testNow = time.Date(2025, 6, 11, 12, 0, 0, 0, time.UTC)
 
-// recorder is a notify.Publisher that keeps what it is given, and can be told to fail.
-type recorder struct {
-	mu     sync.Mutex
-	events []notify.Event
-	fail   error
-}
-
-func (r *recorder) Publish(_ context.Context, e notify.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail != nil {
-		return r.fail
-	}
-	r.events = append(r.events, e)
-	return nil
-}
-
-func (r *recorder) all() []notify.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]notify.Event(nil), r.events...)
-}
-
 type env struct {
 	url   string
-	rec   *recorder
+	rec   *notifytest.Recorder
 	reg   *prometheus.Registry
 	mu    sync.Mutex
 	wakes []string
@@ -65,7 +42,7 @@ type env struct {
 
 func newEnv(t *testing.T, edit func(*servicehooks.Options)) *env {
 	t.Helper()
-	e := &env{rec: &recorder{}, reg: prometheus.NewRegistry()}
+	e := &env{rec: &notifytest.Recorder{}, reg: prometheus.NewRegistry()}
 	opts := servicehooks.Options{
 		Auth:    servicehooks.Auth{Username: hookUser, Password: hookPass, Secret: hookSecret},
 		Events:  e.rec,
@@ -100,23 +77,11 @@ type reply struct {
 // post sends body as ADO does, authenticated with auth (nil: basic auth with the right credentials).
 func (e *env) post(t *testing.T, body []byte, auth func(*http.Request)) reply {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	if auth == nil {
-		req.SetBasicAuth(hookUser, hookPass)
-	} else {
-		auth(req)
+		auth = webhookauthtest.Basic(hookUser, hookPass)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	r := reply{code: resp.StatusCode}
+	code, data := webhookauthtest.Post(t, e.url, map[string]string{"Content-Type": "application/json; charset=utf-8"}, body, auth)
+	r := reply{code: code}
 	if err := json.Unmarshal(data, &r.body); err != nil {
 		t.Fatalf("reply is not JSON: %q", data)
 	}
@@ -217,7 +182,7 @@ func TestDeliveriesBecomeEvents(t *testing.T) {
 			if r.code != http.StatusOK || r.body["status"] != "published" {
 				t.Fatalf("reply = %d %v, want 200 published", r.code, r.body)
 			}
-			if diff := cmp.Diff([]notify.Event{tt.want}, e.rec.all()); diff != "" {
+			if diff := cmp.Diff([]notify.Event{tt.want}, e.rec.Events()); diff != "" {
 				t.Errorf("events (-want +got):\n%s", diff)
 			}
 		})
@@ -252,7 +217,7 @@ func TestIgnoredDeliveries(t *testing.T) {
 			if r.code != http.StatusAccepted || r.body["status"] != "ignored" {
 				t.Errorf("reply = %d %v, want 202 ignored", r.code, r.body)
 			}
-			if got := e.rec.all(); len(got) != 0 {
+			if got := e.rec.Events(); len(got) != 0 {
 				t.Errorf("published %+v, want nothing", got)
 			}
 			e.mu.Lock()
@@ -295,7 +260,7 @@ func TestMalformedDeliveriesName(t *testing.T) {
 			if got := fe["field"]; got != tt.wantField {
 				t.Errorf("error field = %v, want %q (reply %v)", got, tt.wantField, r.body)
 			}
-			if got := e.rec.all(); len(got) != 0 {
+			if got := e.rec.Events(); len(got) != 0 {
 				t.Errorf("published %+v on a malformed delivery", got)
 			}
 		})
@@ -326,7 +291,7 @@ func TestAuthentication(t *testing.T) {
 			if r.code != tt.want {
 				t.Fatalf("status = %d, want %d", r.code, tt.want)
 			}
-			if n := len(e.rec.all()); (tt.want == http.StatusOK) != (n == 1) {
+			if n := len(e.rec.Events()); (tt.want == http.StatusOK) != (n == 1) {
 				t.Errorf("published %d events with status %d", n, r.code)
 			}
 		})
@@ -341,7 +306,7 @@ func TestOversizedBodyIsRefused(t *testing.T) {
 	if r.code != http.StatusRequestEntityTooLarge {
 		t.Errorf("status = %d, want 413", r.code)
 	}
-	if got := e.rec.all(); len(got) != 0 {
+	if got := e.rec.Events(); len(got) != 0 {
 		t.Errorf("published %+v from an oversized body", got)
 	}
 	if got := testutil.ToFloat64(mustCounter(t, e.reg, "too_large")); got != 1 {
@@ -352,7 +317,7 @@ func TestOversizedBodyIsRefused(t *testing.T) {
 func TestPublishFailureAnswers503(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	e.rec.fail = errors.New("outbox: database is locked")
+	e.rec.Fail(errors.New("outbox: database is locked"))
 	r := e.post(t, fixture(t, "run_succeeded.json"), nil)
 	if r.code != http.StatusServiceUnavailable {
 		t.Errorf("status = %d, want 503 so that ADO retries the delivery", r.code)

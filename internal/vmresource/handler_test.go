@@ -102,7 +102,7 @@ func TestHookedTermination(t *testing.T) {
 	if rec.State != store.VMGone || rec.ExpiresAt.Sub(rec.UpdatedAt) != vmresource.DefaultRecordTTL {
 		t.Errorf("record after termination: state %s, expires %v after update; want gone, %v", rec.State, rec.ExpiresAt.Sub(rec.UpdatedAt), vmresource.DefaultRecordTTL)
 	}
-	if n := h.events.count(notify.VMResourceDeregistered); n != 1 {
+	if n := h.events.Count(notify.VMResourceDeregistered); n != 1 {
 		t.Errorf("%d deregistered events, want 1", n)
 	}
 
@@ -116,7 +116,7 @@ func TestHookedTermination(t *testing.T) {
 	if rec2, _ := h.store.GetVM(ctx, id); rec2.State != store.VMGone {
 		t.Errorf("after a late launch: state %s, want gone", rec2.State)
 	}
-	if n := h.events.count(notify.VMResourceDeregistered); n != 1 {
+	if n := h.events.Count(notify.VMResourceDeregistered); n != 1 {
 		t.Errorf("%d deregistered events after duplicates, want 1", n)
 	}
 }

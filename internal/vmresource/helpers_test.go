@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 
 	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/adosim"
-	"github.com/adofleet/adofleet/internal/notify"
+	"github.com/adofleet/adofleet/internal/notify/notifytest"
 	"github.com/adofleet/adofleet/internal/provider/ec2/asgfake"
 	"github.com/adofleet/adofleet/internal/provider/ec2/ec2fake"
 	"github.com/adofleet/adofleet/internal/store/sqlite"
@@ -50,7 +49,7 @@ type harness struct {
 	queue  string
 	dlq    string
 	store  *sqlite.Store
-	events *recorder
+	events *notifytest.Recorder
 	reg    *prometheus.Registry
 	m      *vmresource.Manager
 }
@@ -58,7 +57,7 @@ type harness struct {
 func newHarness(t *testing.T, edit func(*vmresource.Options)) *harness {
 	t.Helper()
 	ctx := t.Context()
-	h := &harness{org: adosim.NewOrg(adosim.OrgOptions{Name: "fabrikam", Project: project, Seed: 5}), events: &recorder{},
+	h := &harness{org: adosim.NewOrg(adosim.OrgOptions{Name: "fabrikam", Project: project, Seed: 5}), events: &notifytest.Recorder{},
 		reg: prometheus.NewRegistry()}
 	var err error
 	if h.envID, err = h.org.AddEnvironment(project, envName); err != nil {
@@ -220,31 +219,6 @@ func (h *harness) drain(t *testing.T, c *vmresource.Consumer) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("queue not drained: %d messages left", len(h.sqs.Messages("lifecycle")))
-}
-
-// recorder is a notify.Publisher that keeps the events.
-type recorder struct {
-	mu     sync.Mutex
-	events []notify.Event
-}
-
-func (r *recorder) Publish(_ context.Context, e notify.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-	return nil
-}
-
-func (r *recorder) count(typ notify.EventType) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, e := range r.events {
-		if e.Type == typ {
-			n++
-		}
-	}
-	return n
 }
 
 // Message bodies in each shape.
