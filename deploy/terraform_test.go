@@ -23,11 +23,12 @@ import (
 
 // allowedResources are the AWS resource types the module may use.
 var allowedResources = []string{
+	"aws_apigatewayv2_api", "aws_apigatewayv2_integration", "aws_apigatewayv2_route", "aws_apigatewayv2_stage",
 	"aws_autoscaling_lifecycle_hook", "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target",
 	"aws_cloudwatch_log_group", "aws_dynamodb_table", "aws_ecs_cluster", "aws_ecs_cluster_capacity_providers",
 	"aws_ecs_service", "aws_ecs_task_definition", "aws_iam_policy", "aws_iam_role", "aws_iam_role_policy",
 	"aws_iam_role_policy_attachment", "aws_lambda_event_source_mapping", "aws_lambda_function",
-	"aws_lambda_function_url", "aws_scheduler_schedule", "aws_sqs_queue", "aws_sqs_queue_policy",
+	"aws_lambda_permission", "aws_scheduler_schedule", "aws_sqs_queue", "aws_sqs_queue_policy",
 }
 
 // allowedData are the data sources the module may read. aws_ssm_parameter is not one: it would

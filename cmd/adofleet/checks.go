@@ -25,7 +25,7 @@ const checksCallbackInterval = 5 * time.Second
 // checksWiring is the checks endpoint's parts: opened before the controller (which reads the
 // pending requests and reservations), mounted after it (the handler wakes it).
 type checksWiring struct {
-	reqs  *checks.SQLiteRequests
+	reqs  *checks.StoreRequests
 	cb    *checks.Callbacker
 	auth  checks.Auth
 	log   *slog.Logger
@@ -34,45 +34,62 @@ type checksWiring struct {
 	fails sync.WaitGroup     // checks being failed after a launch failure
 }
 
-// openChecks opens the requests table next to the store and the callbacker; nil when checks are off.
+// openChecks builds the callbacker over the check requests kept in st; nil when checks are off.
 func openChecks(ctx context.Context, cfg *config.Config, ac *aws.Config, client checks.ADO, st store.Store, events notify.Publisher, reg prometheus.Registerer, log *slog.Logger) (*checksWiring, error) {
 	c := cfg.Checks
 	if !c.Enabled {
 		return nil, nil
 	}
-	secrets, err := newSecrets(ac, log)
+	auth, err := checksAuth(ctx, c, ac, log)
 	if err != nil {
 		return nil, err
 	}
+	reqs := checks.NewStoreRequests(st)
+	cb, err := checks.NewCallbacker(checks.CallbackerOptions{
+		Requests: reqs, Claims: st, ADO: client, Timeout: c.Timeout.D(), Events: events,
+		Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &checksWiring{reqs: reqs, cb: cb, auth: auth, log: log}, nil
+}
+
+// checksAuth resolves the endpoint's credentials once, at start-up: a missing secret fails the
+// start rather than every call.
+func checksAuth(ctx context.Context, c config.Checks, ac *aws.Config, log *slog.Logger) (checks.Auth, error) {
+	secrets, err := newSecrets(ac, log)
+	if err != nil {
+		return checks.Auth{}, err
+	}
 	auth := checks.Auth{Username: c.Username, SecretHeader: c.SecretHeader}
-	// Resolved once at start-up: a missing secret fails it rather than every call.
 	if c.Password != "" {
 		v, err := secrets.Resolve(ctx, c.Password)
 		if err != nil {
-			return nil, fmt.Errorf("checks.password: %w", err)
+			return checks.Auth{}, fmt.Errorf("checks.password: %w", err)
 		}
 		auth.Password = v.Reveal()
 	}
 	if c.SharedSecret != "" {
 		v, err := secrets.Resolve(ctx, c.SharedSecret)
 		if err != nil {
-			return nil, fmt.Errorf("checks.sharedSecret: %w", err)
+			return checks.Auth{}, fmt.Errorf("checks.sharedSecret: %w", err)
 		}
 		auth.Secret = v.Reveal()
 	}
-	reqs, err := checks.OpenSQLiteRequests(ctx, cfg.Store.SQLite.Path)
-	if err != nil {
-		return nil, fmt.Errorf("checks: requests table in %s: %w", cfg.Store.SQLite.Path, err)
+	return auth, nil
+}
+
+// newChecksHandler is the POST /v1/checks/{pool} endpoint for cfg's pools, recording in reqs.
+func newChecksHandler(cfg *config.Config, auth checks.Auth, reqs checks.Requests, wake checks.Waker, reg prometheus.Registerer, log *slog.Logger) (*checks.Handler, error) {
+	names := make([]string, len(cfg.Pools))
+	for i, p := range cfg.Pools {
+		names[i] = p.Name
 	}
-	cb, err := checks.NewCallbacker(checks.CallbackerOptions{
-		Requests: reqs, Claims: st, ADO: client, Timeout: c.Timeout.D(), Events: events,
-		Logger: log, Registerer: reg,
+	return checks.NewHandler(checks.Options{
+		Auth: auth, Pool: checks.PoolSet(names...), Requests: reqs, Wake: wake,
+		MaxBodyBytes: int64(cfg.Checks.MaxBodyBytes), Logger: log, Registerer: reg,
 	})
-	if err != nil {
-		_ = reqs.Close()
-		return nil, err
-	}
-	return &checksWiring{reqs: reqs, cb: cb, auth: auth, log: log}, nil
 }
 
 // controllerOptions hands the controller the pending checks per pool and the reserved agents.
@@ -115,15 +132,10 @@ func (w *checksWiring) start(ctx context.Context, cfg *config.Config, ctrl *cont
 	if w == nil {
 		return nil, nil
 	}
-	names := make([]string, len(cfg.Pools))
-	for i, p := range cfg.Pools {
-		names[i] = p.Name
+	if !cfg.Web.Enabled() {
+		return nil, fmt.Errorf("checks.enabled: adofleet serve serves the checks endpoint on web.listen, which is %q; set web.listen (the Lambda checks function needs no listener)", config.ListenOff)
 	}
-	h, err := checks.NewHandler(checks.Options{
-		Auth: w.auth, Pool: checks.PoolSet(names...), Requests: w.reqs,
-		Wake:         func(pool string) { ctrl.Wake(pool); w.cb.Nudge() },
-		MaxBodyBytes: int64(cfg.Checks.MaxBodyBytes), Logger: log, Registerer: reg,
-	})
+	h, err := newChecksHandler(cfg, w.auth, w.reqs, func(pool string) { ctrl.Wake(pool); w.cb.Nudge() }, reg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -136,8 +148,22 @@ func (w *checksWiring) start(ctx context.Context, cfg *config.Config, ctrl *cont
 	return []mount{{pattern: "/v1/checks/", handler: h}}, nil
 }
 
-// close stops the callbacker, waits for its current round to finish (a callback already claimed
-// is still sent), then closes the requests table.
+// checksRoundTimeout bounds one callbacker round run by the Lambda reconcile function.
+const checksRoundTimeout = 30 * time.Second
+
+// round runs one callbacker round and waits for the checks being failed after a launch failure
+// (the Lambda reconcile function: serve runs rounds in a loop). Like the loop's, the round is
+// not cut short when the invocation's context ends: a claimed callback is still posted.
+func (w *checksWiring) round(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checksRoundTimeout)
+	defer cancel()
+	err := w.cb.RunOnce(ctx)
+	w.fails.Wait()
+	return err
+}
+
+// close stops the callbacker and waits for its current round to finish (a callback already
+// claimed is still sent) and for the checks being failed; the caller closes the store after.
 func (w *checksWiring) close() {
 	if w == nil {
 		return
@@ -147,5 +173,4 @@ func (w *checksWiring) close() {
 		<-w.done
 	}
 	w.fails.Wait()
-	_ = w.reqs.Close()
 }

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/checks"
+	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/store/sqlite"
 )
@@ -46,10 +48,7 @@ func TestLaunchFailureFailsWaitingChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	reqs, err := checks.OpenSQLiteRequests(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reqs := checks.NewStoreRequests(st)
 	fake := &eventsADO{events: map[string]string{}}
 	cb, err := checks.NewCallbacker(checks.CallbackerOptions{Requests: reqs, Claims: st, ADO: fake, Timeout: time.Hour})
 	if err != nil {
@@ -84,5 +83,16 @@ func TestLaunchFailureFailsWaitingChecks(t *testing.T) {
 	}
 	if len(pending) != 1 || pending[0].Pool != "windows" {
 		t.Errorf("pending = %+v, want only the windows check", pending)
+	}
+}
+
+// TestServeChecksNeedWebListen: serve refuses checks with web.listen off (the config allows it,
+// for the Lambda checks function, which needs no listener).
+func TestServeChecksNeedWebListen(t *testing.T) {
+	t.Parallel()
+	cfg := &config.Config{Web: config.Web{Listen: config.ListenOff}, Checks: config.Checks{Enabled: true}}
+	w := &checksWiring{log: slog.New(slog.DiscardHandler)}
+	if _, err := w.start(context.Background(), cfg, nil, nil, w.log); err == nil || !strings.Contains(err.Error(), "web.listen") {
+		t.Errorf("start with web.listen off: got %v, want an error naming web.listen", err)
 	}
 }

@@ -13,13 +13,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/controller"
-	"github.com/adofleet/adofleet/internal/store/sqlite"
 )
 
 // Environment variables `adofleet lambda` reads.
@@ -42,17 +40,15 @@ const (
 	handlerSQS       = "sqs"
 )
 
-// errNotImplemented marks the handlers whose issues have not landed yet.
-var errNotImplemented = errors.New("not implemented yet")
-
 func newLambdaCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "lambda",
 		Short: "Run as an AWS Lambda function (scheduled reconcile, checks webhook, SQS events)",
 		Long: `lambda is the entry point of adofleet's Lambda functions. The handler is chosen by
 ` + envLambdaHandler + `=reconcile|checks|sqs, or, when unset, by the event's shape: an EventBridge
-scheduled event reconciles every pool, a function URL or API Gateway HTTP request is the checks
-webhook, an SQS batch carries lifecycle events.
+scheduled event reconciles every pool (and answers the waiting checks), an API Gateway request
+(REST or HTTP API) or a function URL request is the checks webhook, an SQS batch carries
+lifecycle events.
 
 The config is read from $` + envLambdaConfigYAML + ` (inline YAML) or the file $` + envLambdaConfig + `
 (default ` + defaultLambdaConfig + `); it is loaded and its secrets resolved once per execution
@@ -99,9 +95,11 @@ type lambdaHandler struct {
 
 	mu   sync.Mutex
 	ctrl *controller.Controller
+	chkw *checksWiring // the callbacker the reconcile handler runs a round of; nil if checks are off
 	log  *slog.Logger
 
-	vm lambdaVM // the sqs handler's part (vmresources_lambda.go)
+	vm  lambdaVM     // the sqs handler's part (vmresources_lambda.go)
+	chk lambdaChecks // the checks handler's part (checks_lambda.go)
 }
 
 func newLambdaHandler(kind string, load func() (*config.Config, error), logOut io.Writer) (*lambdaHandler, error) {
@@ -130,7 +128,7 @@ func (h *lambdaHandler) Invoke(ctx context.Context, payload json.RawMessage) (an
 		_ = json.Unmarshal(payload, &ev)
 		return h.Reconcile(ctx, ev)
 	case handlerChecks:
-		return nil, fmt.Errorf("lambda checks handler: %w: in Lambda the check requests need a store the reconcile function shares (the DynamoDB store, issue 5); serve the checks endpoint with adofleet serve meanwhile", errNotImplemented)
+		return h.Checks(ctx, payload)
 	default:
 		var ev events.SQSEvent
 		if err := json.Unmarshal(payload, &ev); err != nil {
@@ -164,6 +162,8 @@ func eventKind(payload json.RawMessage) (string, error) {
 // ReconcileOutput is what the reconcile handler returns (visible in the Lambda console and logs).
 type ReconcileOutput struct {
 	Pools []PoolReconcile `json:"pools"`
+	// Checks is the callbacker round's error, if it failed (it is retried next run).
+	Checks string `json:"checks,omitempty"`
 }
 
 // PoolReconcile summarises one pool's cycle.
@@ -177,13 +177,19 @@ type PoolReconcile struct {
 	Error      string `json:"error,omitempty"`
 }
 
-// Reconcile runs one reconcile cycle for every pool. A pool's failure does not stop the others;
-// the returned error joins them, so the invocation counts as failed in Lambda's metrics.
+// Reconcile runs one reconcile cycle for every pool, then, with checks enabled, one callbacker
+// round: the pending check requests (recorded by the checks function in the shared store) count
+// as demand in the cycle, and the round calls back those whose agent is online, or fails those
+// that waited too long. A pool's failure does not stop the others; the returned error joins them,
+// so the invocation counts as failed in Lambda's metrics.
 func (h *lambdaHandler) Reconcile(ctx context.Context, ev events.EventBridgeEvent) (ReconcileOutput, error) {
 	ctrl, log, err := h.controller(ctx)
 	if err != nil {
 		return ReconcileOutput{}, err
 	}
+	h.mu.Lock()
+	chk := h.chkw
+	h.mu.Unlock()
 	log.Debug("scheduled reconcile", "event", ev.ID, "time", ev.Time)
 	if err := ctrl.EnsurePlaceholders(ctx); err != nil {
 		log.Warn("register placeholder agents (will retry next invocation)", "err", err)
@@ -201,6 +207,12 @@ func (h *lambdaHandler) Reconcile(ctx context.Context, ev events.EventBridgeEven
 			errs = append(errs, fmt.Errorf("pool %s: %w", name, err))
 		}
 		out.Pools = append(out.Pools, pr)
+	}
+	if chk != nil {
+		if err := chk.round(ctx); err != nil {
+			out.Checks = err.Error()
+			errs = append(errs, fmt.Errorf("check callbacks: %w", err))
+		}
 	}
 	return out, errors.Join(errs...)
 }
@@ -253,34 +265,25 @@ func (h *lambdaHandler) controller(ctx context.Context) (*controller.Controller,
 		st.Close()
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
-	ctrl, err := controller.New(controller.Options{
+	// The pending check requests are demand and the callbacker answers them here; the checks
+	// function only records them. No notifications in Lambda yet: no events publisher.
+	chk, err := openChecks(ctx, cfg, ac, client, st, nil, reg, log)
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("lambda: %w", err)
+	}
+	copts := controller.Options{
 		ControllerID: cfg.Controller.ID, OrgURL: cfg.Organization.URL, ADO: client,
 		Providers: providers, Store: st, Pools: poolConfigs(cfg),
 		AgentToken: creds.agent.Reveal, Resync: cfg.Controller.Resync.D(),
 		Logger: log, Registerer: reg,
-	})
+	}
+	chk.controllerOptions(&copts)
+	ctrl, err := controller.New(copts)
 	if err != nil {
 		st.Close()
 		return nil, nil, fmt.Errorf("lambda: controller: %w", err)
 	}
-	h.ctrl, h.log = ctrl, log.With("component", "lambda")
+	h.ctrl, h.chkw, h.log = ctrl, chk, log.With("component", "lambda")
 	return h.ctrl, h.log, nil
-}
-
-// openLambdaStore opens the SQLite store. On Lambda only /tmp is writable and it is private to
-// one execution environment, so the reconcile function runs with a reserved concurrency of 1
-// (see deploy/terraform/aws); state lost with an environment is rebuilt by the next observe.
-func openLambdaStore(ctx context.Context, cfg *config.Config, reg *prometheus.Registry, log *slog.Logger) (*sqlite.Store, error) {
-	if cfg.Store.SQLite == nil {
-		return nil, fmt.Errorf("lambda: this handler supports only store.sqlite so far, not store.%s", cfg.Store.Kind())
-	}
-	path := cfg.Store.SQLite.Path
-	if os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" && !strings.HasPrefix(path, "/tmp/") {
-		return nil, fmt.Errorf("lambda: store.sqlite.path %q: on Lambda only /tmp is writable; use e.g. /tmp/adofleet.db", path)
-	}
-	st, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log.With("component", "store"), Registerer: reg})
-	if err != nil {
-		return nil, fmt.Errorf("lambda: store %s: %w", path, err)
-	}
-	return st, nil
 }

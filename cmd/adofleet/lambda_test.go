@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/adofleet/adofleet/internal/adosim"
-	"github.com/adofleet/adofleet/internal/config"
 )
 
 // scheduledEvent is an EventBridge scheduled event as Lambda delivers it.
@@ -140,6 +139,7 @@ func TestLambdaEventKind(t *testing.T) {
 	}{
 		{"eventbridge schedule", scheduledEvent, handlerReconcile},
 		{"function URL", `{"version":"2.0","rawPath":"/checks","requestContext":{"http":{"method":"POST"}}}`, handlerChecks},
+		{"REST API proxy", `{"httpMethod":"POST","path":"/v1/checks/p","requestContext":{"stage":"prod"}}`, handlerChecks},
 		{"sqs batch", `{"Records":[{"messageId":"1","eventSource":"aws:sqs","body":"{}"}]}`, handlerSQS},
 		{"unknown", `{"hello":"world"}`, ""},
 		{"not json", `[1,2]`, ""},
@@ -152,28 +152,6 @@ func TestLambdaEventKind(t *testing.T) {
 				t.Errorf("eventKind = %q, %v; want %q", got, err, tc.want)
 			}
 		})
-	}
-}
-
-// TestLambdaUnimplementedHandlers: checks says which issue brings it, by env var or shape.
-func TestLambdaUnimplementedHandlers(t *testing.T) {
-	t.Parallel()
-	noConfig := func() (*config.Config, error) { return nil, errors.New("must not load the config") }
-	tests := []struct {
-		kind, event, wantIssue string
-	}{
-		{handlerChecks, `{}`, "issue 5"},
-		{"", `{"requestContext":{"http":{}}}`, "adofleet serve"},
-	}
-	for _, tc := range tests {
-		h, err := newLambdaHandler(tc.kind, noConfig, &bytes.Buffer{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = h.Invoke(context.Background(), json.RawMessage(tc.event))
-		if !errors.Is(err, errNotImplemented) || !strings.Contains(err.Error(), tc.wantIssue) {
-			t.Errorf("kind %q event %s: err = %v, want not implemented naming %s", tc.kind, tc.event, err, tc.wantIssue)
-		}
 	}
 }
 

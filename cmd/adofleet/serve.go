@@ -134,7 +134,7 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer vmr.stop()
-	if cfg.Web.Enabled() { // config validation keeps checks off when web is off
+	if cfg.Web.Enabled() { // checks' start refuses to run with web off
 		addr, err := startWeb(ctx, cfg.Web.Listen, "adofleet", ctrl, reg, readiness(ctrl), log, mounts...)
 		if err != nil {
 			return err

@@ -77,7 +77,7 @@ type ctrlFleet struct {
 
 	mu   sync.RWMutex
 	st   *sqlite.Store
-	reqs *checks.SQLiteRequests
+	reqs *checks.StoreRequests
 	ctrl *controller.Controller
 	h    http.Handler
 	halt func() // stops the controller and the callbacker, each between steps it owns
@@ -136,7 +136,7 @@ func (f *ctrlFleet) start() {
 
 func (f *ctrlFleet) stopLocked() {
 	f.halt()
-	closeStores(f.t, f.reqs, f.st)
+	closeStore(f.t, f.st)
 }
 
 // restart stops the process and starts a new one on the same file; check calls meanwhile wait.

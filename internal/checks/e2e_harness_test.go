@@ -83,12 +83,12 @@ func (r *statusRecorder) WriteHeader(code int) {
 // checksProcess is what one adofleet process opens on the state file for checks.
 type checksProcess struct {
 	st     *sqlite.Store
-	reqs   *checks.SQLiteRequests
+	reqs   *checks.StoreRequests
 	client *ado.Client
 	cb     *checks.Callbacker
 }
 
-// openChecksProcess opens the store and the requests table on dbPath and builds a Callbacker
+// openChecksProcess opens the store (which keeps the check requests) on dbPath and builds a Callbacker
 // against the simulator. A short ReserveFor: a reservation ends only when its own agent takes a
 // job, so when another agent takes the released job the reserved agent is held for all of it.
 func openChecksProcess(t *testing.T, dbPath string, adoOpts ado.Options) checksProcess {
@@ -98,10 +98,7 @@ func openChecksProcess(t *testing.T, dbPath string, adoOpts ado.Options) checksP
 	if err != nil {
 		t.Fatal(err)
 	}
-	reqs, err := checks.OpenSQLiteRequests(context.Background(), dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reqs := checks.NewStoreRequests(st)
 	p.st, p.reqs = st, reqs
 	if p.client, err = ado.New(adoOpts); err != nil {
 		t.Fatal(err)
@@ -115,12 +112,9 @@ func openChecksProcess(t *testing.T, dbPath string, adoOpts ado.Options) checksP
 	return p
 }
 
-// closeStores closes a process's requests table and store, reporting a failure.
-func closeStores(t *testing.T, reqs *checks.SQLiteRequests, st *sqlite.Store) {
+// closeStore closes a process's store, reporting a failure.
+func closeStore(t *testing.T, st *sqlite.Store) {
 	t.Helper()
-	if err := reqs.Close(); err != nil {
-		t.Errorf("close requests: %v", err)
-	}
 	if err := st.Close(); err != nil {
 		t.Errorf("close store: %v", err)
 	}

@@ -22,15 +22,15 @@ import (
 // Callbacker (real ADO client, SQLite file) releases each check when an agent is online; the
 // simulator then queues the job, which an agent runs.
 
-// fleet is adofleet's side: the handler, the requests table and state store on one file, and the
-// Callbacker. restart replaces all of them, as a new process would, on the same file.
+// fleet is adofleet's side: the handler, the state store (check requests included) on one file,
+// and the Callbacker. restart replaces all of them, as a new process would, on the same file.
 type fleet struct {
 	t      *testing.T
 	dbPath string
 	adoURL string
 
 	mu     sync.RWMutex
-	reqs   *checks.SQLiteRequests
+	reqs   *checks.StoreRequests
 	st     *sqlite.Store
 	h      http.Handler
 	stopCB func() // stops the Callbacker's loop after its current round
@@ -46,7 +46,7 @@ func newFleet(t *testing.T, adoURL string) *fleet {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.stopCB()
-		closeStores(t, f.reqs, f.st)
+		closeStore(t, f.st)
 	})
 	return f
 }
@@ -99,7 +99,7 @@ func (f *fleet) restart() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.stopCB()
-	closeStores(f.t, f.reqs, f.st)
+	closeStore(f.t, f.st)
 	f.start()
 }
 

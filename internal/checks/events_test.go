@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,26 +12,8 @@ import (
 	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/checks"
 	"github.com/adofleet/adofleet/internal/notify"
+	"github.com/adofleet/adofleet/internal/notify/notifytest"
 )
-
-// recorder is a notify.Publisher that keeps what it is given.
-type recorder struct {
-	mu     sync.Mutex
-	events []notify.Event
-}
-
-func (r *recorder) Publish(_ context.Context, e notify.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-	return nil
-}
-
-func (r *recorder) all() []notify.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]notify.Event(nil), r.events...)
-}
 
 // postFails is the real client whose job-event posts fail, as when ADO refuses the plan token.
 type postFails struct{ checks.ADO }
@@ -41,9 +22,9 @@ func (postFails) PostJobEvent(context.Context, ado.PlanRef, ado.JobEvent) error 
 	return errors.New("ado: post job event: HTTP 401")
 }
 
-func (e *env) recordingCallbacker(t *testing.T, client checks.ADO, timeout time.Duration) (*checks.Callbacker, *recorder) {
+func (e *env) recordingCallbacker(t *testing.T, client checks.ADO, timeout time.Duration) (*checks.Callbacker, *notifytest.Recorder) {
 	t.Helper()
-	rec := &recorder{}
+	rec := &notifytest.Recorder{}
 	cb, err := checks.NewCallbacker(checks.CallbackerOptions{
 		Requests: e.reqs, Claims: e.store, ADO: client, Timeout: timeout, Now: e.clock.Now, Events: rec,
 	})
@@ -120,7 +101,7 @@ func TestCheckCallbackFailedEvents(t *testing.T) {
 				Type: notify.CheckCallbackFailed, Pool: testPool,
 				Fields: map[string]string{"planId": p.PlanID, "jobId": p.JobID, "reason": tt.wantReason},
 			}}
-			got := rec.all()
+			got := rec.Events()
 			if diff := cmp.Diff(want, fieldsOf(got)); diff != "" {
 				t.Fatalf("events (-want +got):\n%s", diff)
 			}
@@ -139,7 +120,7 @@ func TestCheckReleasedPublishesNothing(t *testing.T) {
 	e.startAgents(t, "jit", 1)
 	runOnce(t, cb)
 	runOnce(t, cb)
-	if got := rec.all(); len(got) != 0 {
+	if got := rec.Events(); len(got) != 0 {
 		t.Errorf("events for a released check: %+v, want none", got)
 	}
 }

@@ -2,38 +2,31 @@ package checks
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adofleet/adofleet/internal/webhookauth"
 )
 
 // Defaults for Options.
 const (
-	DefaultSecretHeader = "X-Adofleet-Secret"
+	DefaultSecretHeader = webhookauth.DefaultSecretHeader
 	DefaultMaxBodyBytes = 64 << 10
 	DefaultPutTimeout   = 800 * time.Millisecond // ADO waits a few seconds for the call's answer
 )
 
-// Auth is how a caller proves it is the check. At least one of the two must be configured; a
-// call passes if it satisfies either.
-type Auth struct {
-	// Username and Password are the Generic service connection's basic credentials.
-	Username string
-	Password string
-	// Secret is a shared secret sent in SecretHeader (default X-Adofleet-Secret), for a check
-	// configured with the header instead of credentials.
-	Secret       string
-	SecretHeader string
-}
+// Auth is how a caller proves it is the check: the Generic service connection's basic
+// credentials, or a shared secret in SecretHeader (default X-Adofleet-Secret) for a check
+// configured with the header instead. At least one of the two must be configured; a call passes
+// if it satisfies either.
+type Auth = webhookauth.Auth
 
 // Options configure the check endpoint.
 type Options struct {
@@ -67,9 +60,7 @@ func PoolSet(names ...string) func(string) (string, bool) {
 // Handler serves POST /v1/checks/{pool}.
 type Handler struct {
 	opts    Options
-	user    [32]byte
-	pass    [32]byte
-	secret  [32]byte
+	auth    *webhookauth.Verifier
 	mux     *http.ServeMux
 	log     *slog.Logger
 	metrics *metrics
@@ -77,18 +68,13 @@ type Handler struct {
 
 // NewHandler validates opts and returns the check endpoint.
 func NewHandler(opts Options) (*Handler, error) {
-	a := opts.Auth
-	if (a.Username == "" || a.Password == "") && a.Secret == "" {
-		return nil, errors.New("checks: options: set Auth.Username and Auth.Password, or Auth.Secret")
+	auth, err := webhookauth.New(opts.Auth, "adofleet checks")
+	if err != nil {
+		return nil, fmt.Errorf("checks: options: %w", err)
 	}
-	if (a.Username == "") != (a.Password == "") {
-		return nil, errors.New("checks: options: Auth.Username and Auth.Password go together")
-	}
+	opts.Auth = Auth{} // the verifier keeps only hashes of the credentials
 	if opts.Pool == nil || opts.Requests == nil {
 		return nil, errors.New("checks: options: Pool and Requests are required")
-	}
-	if a.SecretHeader == "" {
-		opts.Auth.SecretHeader = DefaultSecretHeader
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -107,8 +93,7 @@ func NewHandler(opts Options) (*Handler, error) {
 		return nil, fmt.Errorf("checks: %w", err)
 	}
 	h := &Handler{
-		opts: opts, user: sha256.Sum256([]byte(a.Username)), pass: sha256.Sum256([]byte(a.Password)),
-		secret: sha256.Sum256([]byte(a.Secret)), mux: http.NewServeMux(),
+		opts: opts, auth: auth, mux: http.NewServeMux(),
 		log: opts.Logger.With("component", "checks"), metrics: m,
 	}
 	h.mux.HandleFunc("POST /v1/checks/{pool}", h.serveCheck)
@@ -116,25 +101,6 @@ func NewHandler(opts Options) (*Handler, error) {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
-
-// authorized compares hashes in constant time, so neither content nor length leaks.
-func (h *Handler) authorized(r *http.Request) bool {
-	a := h.opts.Auth
-	ok := 0
-	if a.Username != "" {
-		if u, p, has := r.BasicAuth(); has {
-			uh, ph := sha256.Sum256([]byte(u)), sha256.Sum256([]byte(p))
-			ok |= subtle.ConstantTimeCompare(uh[:], h.user[:]) & subtle.ConstantTimeCompare(ph[:], h.pass[:])
-		}
-	}
-	if a.Secret != "" {
-		if v := r.Header.Get(a.SecretHeader); v != "" {
-			vh := sha256.Sum256([]byte(v))
-			ok |= subtle.ConstantTimeCompare(vh[:], h.secret[:])
-		}
-	}
-	return ok == 1
-}
 
 type answer struct {
 	Status  string       `json:"status"`
@@ -152,8 +118,8 @@ func (h *Handler) reply(w http.ResponseWriter, code int, pool, outcome string, a
 
 func (h *Handler) serveCheck(w http.ResponseWriter, r *http.Request) {
 	// Authenticate first, so an unauthenticated caller learns nothing, not even which pools exist.
-	if !h.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="adofleet checks"`)
+	if !h.auth.Authorized(r) {
+		h.auth.Challenge(w)
 		h.reply(w, http.StatusUnauthorized, "", "unauthorized", answer{Status: "error", Message: "missing or bad credentials"})
 		return
 	}
@@ -162,14 +128,9 @@ func (h *Handler) serveCheck(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, http.StatusNotFound, "", "unknown_pool", answer{Status: "error", Message: fmt.Sprintf("pool %q is not managed by adofleet", r.PathValue("pool"))})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			h.reply(w, http.StatusRequestEntityTooLarge, pool, "too_large", answer{Status: "error", Message: fmt.Sprintf("body is larger than %d bytes", h.opts.MaxBodyBytes)})
-			return
-		}
-		h.reply(w, http.StatusBadRequest, pool, "bad_request", answer{Status: "error", Message: "could not read the body"})
+	body, berr := webhookauth.ReadBody(w, r, h.opts.MaxBodyBytes)
+	if berr != nil {
+		h.reply(w, berr.Status, pool, berr.Outcome, answer{Status: "error", Message: berr.Error()})
 		return
 	}
 	plan, ferrs := parsePlan(r.Header, body)

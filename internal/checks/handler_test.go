@@ -177,7 +177,7 @@ func TestCheckRecordsOnceAndWakesThePool(t *testing.T) {
 
 func TestNewHandlerRequiresAuth(t *testing.T) {
 	t.Parallel()
-	_, err := checks.NewHandler(checks.Options{Pool: checks.PoolSet("a"), Requests: &checks.SQLiteRequests{}})
+	_, err := checks.NewHandler(checks.Options{Pool: checks.PoolSet("a"), Requests: &checks.StoreRequests{}})
 	if err == nil {
 		t.Fatal("NewHandler with no credentials and no secret: got nil error, want one")
 	}

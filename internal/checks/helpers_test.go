@@ -1,9 +1,9 @@
 package checks_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -18,6 +18,7 @@ import (
 	"github.com/adofleet/adofleet/internal/adosim"
 	"github.com/adofleet/adofleet/internal/checks"
 	"github.com/adofleet/adofleet/internal/store/sqlite"
+	"github.com/adofleet/adofleet/internal/webhookauth/webhookauthtest"
 )
 
 const (
@@ -46,15 +47,15 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// env is an ADO simulator on loopback, the real ADO client, a state store and a requests table
-// in one SQLite file, and the check endpoint on loopback.
+// env is an ADO simulator on loopback, the real ADO client, a state store (which keeps the check
+// requests) in one SQLite file, and the check endpoint on loopback.
 type env struct {
 	org    *adosim.Org
 	simURL string
 	client *ado.Client
 	dbPath string
 	store  *sqlite.Store
-	reqs   *checks.SQLiteRequests
+	reqs   *checks.StoreRequests
 	clock  *fakeClock
 	url    string // the check endpoint for testPool
 
@@ -101,8 +102,8 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// openStores opens the state store and the requests table on the same file; a second call is a
-// restart (the handler keeps the first requests handle, which stays valid).
+// openStores opens the state store, which keeps the check requests, on the file; a second call
+// is a restart (the handler keeps the first requests handle, which stays valid).
 func (e *env) openStores(t *testing.T, ctx context.Context) {
 	t.Helper()
 	st, err := sqlite.Open(ctx, e.dbPath, sqlite.Options{})
@@ -110,12 +111,7 @@ func (e *env) openStores(t *testing.T, ctx context.Context) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	reqs, err := checks.OpenSQLiteRequests(ctx, e.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = reqs.Close() })
-	e.store, e.reqs = st, reqs
+	e.store, e.reqs = st, checks.NewStoreRequests(st)
 }
 
 func (e *env) wakeCount() []string {
@@ -157,28 +153,15 @@ type reply struct {
 // post calls the check endpoint; auth edits the request's credentials.
 func post(t *testing.T, url string, headers map[string]string, body string, auth func(*http.Request)) reply {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewBufferString(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
 	if auth == nil {
-		req.SetBasicAuth(testUser, testPass)
-	} else {
-		auth(req)
+		auth = webhookauthtest.Basic(testUser, testPass)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var r reply
-	r.code = resp.StatusCode
-	if err := json.NewDecoder(resp.Body).Decode(&r.body); err != nil {
-		t.Fatalf("decode answer (status %d): %v", resp.StatusCode, err)
+	withType := map[string]string{"Content-Type": "application/json"}
+	maps.Copy(withType, headers)
+	code, data := webhookauthtest.Post(t, url, withType, []byte(body), auth)
+	r := reply{code: code}
+	if err := json.Unmarshal(data, &r.body); err != nil {
+		t.Fatalf("decode answer (status %d): %v", code, err)
 	}
 	return r
 }

@@ -40,7 +40,7 @@ type Outcome struct {
 }
 
 // Requests is the durable record of check requests. Implementations must be safe for concurrent
-// use; SQLiteRequests is the default.
+// use; StoreRequests keeps them in the state store.
 type Requests interface {
 	// Put records r as pending. A request whose key is already recorded is left as it is and
 	// Put returns false (ADO may invoke the check again for the same task).

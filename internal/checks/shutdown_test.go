@@ -48,11 +48,7 @@ func TestRunFinishesItsRoundOnShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	reqs, err := checks.OpenSQLiteRequests(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reqs.Close()
+	reqs := checks.NewStoreRequests(st)
 	req := checks.CheckRequest{Pool: testPool, ReceivedAt: time.Now(), Plan: ado.PlanRef{
 		PlanURL: "http://127.0.0.1:1/org/", ProjectID: "p", HubName: "checks", PlanID: "plan-1",
 		JobID: "job-1", TimelineID: "tl-1", TaskInstanceID: "task-1", AuthToken: "job-token",
@@ -103,11 +99,7 @@ func TestPendingByPoolSkipsACheckBeingCompleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	reqs, err := checks.OpenSQLiteRequests(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reqs.Close()
+	reqs := checks.NewStoreRequests(st)
 	for _, plan := range []string{"plan-1", "plan-2"} {
 		if _, err := reqs.Put(ctx, checks.CheckRequest{Pool: testPool, ReceivedAt: time.Now(), Plan: ado.PlanRef{
 			PlanURL: "http://127.0.0.1:1/org/", ProjectID: "p", HubName: "checks", PlanID: plan,

@@ -5,7 +5,7 @@ import "regexp"
 // headerRE is an HTTP header name (an RFC 9110 token).
 var headerRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
-func (v validator) checks(c Checks, w Web) {
+func (v validator) checks(c Checks) {
 	const at = "checks"
 	v.secretRef(at+".password", c.Password)
 	v.secretRef(at+".sharedSecret", c.SharedSecret)
@@ -25,7 +25,6 @@ func (v validator) checks(c Checks, w Web) {
 	if c.Password == "" && c.SharedSecret == "" {
 		v.errorf(at+".enabled", "set checks.username and checks.password, or checks.sharedSecret (or both): an unauthenticated endpoint would let anyone start agents")
 	}
-	if !w.Enabled() {
-		v.errorf(at+".enabled", "the checks endpoint is served on web.listen, which is %q", ListenOff)
-	}
+	// web.listen "off" is checked by serve, not here: the Lambda checks function serves the
+	// endpoint without a listener, and its config usually turns web off.
 }

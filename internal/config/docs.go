@@ -95,7 +95,7 @@ var fieldDocs = map[string]fieldMeta{
 
 	"AWS.region": {doc: "Region of every AWS part that sets none. Default: the AWS SDK's lookup (AWS_REGION, the shared config file).", pattern: regionRE.String()},
 
-	"Checks.enabled":      {doc: "Serve POST /v1/checks/{pool} on web.listen (which must not be off).", def: false},
+	"Checks.enabled":      {doc: "Serve POST /v1/checks/{pool}: on web.listen in adofleet serve (which then must not be off), or as the Lambda checks function.", def: false},
 	"Checks.username":     {doc: "User name of the Generic service connection's basic credentials; goes with password."},
 	"Checks.password":     {doc: "Secret reference to the service connection's password; goes with username.", secret: true},
 	"Checks.sharedSecret": {doc: "Secret reference to a shared secret the check sends in secretHeader. Set it, or username and password, or both.", secret: true},

@@ -104,7 +104,7 @@ func (s *Store) setDefaults() {
 // dynamoTableRE is DynamoDB's rule for a table name.
 var dynamoTableRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 
-func (v validator) store(s Store, c Checks) {
+func (v validator) store(s Store) {
 	var set []string
 	for _, k := range []struct {
 		name string
@@ -155,10 +155,6 @@ func (v validator) store(s Store, c Checks) {
 			v.errorf(at+".maxConns", "must be >= 1, got %d", p.MaxConns)
 		}
 		v.positive(at+".timeout", p.Timeout)
-	}
-	// The checks endpoint keeps its pending requests in a table of the SQLite file.
-	if c.Enabled && s.SQLite == nil && len(set) == 1 {
-		v.errorf("checks.enabled", "the checks endpoint needs store.sqlite for its pending requests; with store.%s it is not supported yet", set[0])
 	}
 }
 

@@ -91,8 +91,6 @@ func TestStoreErrors(t *testing.T) {
 			[]string{"13: store.postgres.url: looks like a literal connection URL (not shown)"}},
 		{"postgres bad sizes", withStore("  postgres: {url: env:PG, maxConns: -2, schema: "+strings.Repeat("s", 64)+"}\n", ""),
 			[]string{"13: store.postgres.maxConns: must be >= 1", "13: store.postgres.schema: must be a PostgreSQL identifier"}},
-		{"checks need sqlite", withStore("  dynamodb: {table: adofleet-state}\n", "checks: {enabled: true, sharedSecret: env:S}\n"),
-			[]string{"14: checks.enabled: the checks endpoint needs store.sqlite"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,6 +113,28 @@ func TestStoreErrors(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("an error shows the password: %v", err)
+			}
+		})
+	}
+}
+
+// TestChecksWithEveryStore: the checks endpoint keeps its requests in whichever store is set.
+func TestChecksWithEveryStore(t *testing.T) {
+	t.Parallel()
+	const checks = "checks: {enabled: true, sharedSecret: env:S}\n"
+	for name, store := range map[string]string{
+		"sqlite":   "  sqlite: {path: a.db}\n",
+		"dynamodb": "  dynamodb: {table: adofleet-state}\n",
+		"postgres": "  postgres: {url: env:PG_URL}\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c, err := config.Parse("adofleet.yaml", []byte(withStore(store, checks)))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if got := c.Store.Kind(); !c.Checks.Enabled || got != name {
+				t.Errorf("checks enabled %v with store %q, want enabled with %q", c.Checks.Enabled, got, name)
 			}
 		})
 	}

@@ -33,7 +33,7 @@ func validate(c *Config, d *decoder) {
 	v := validator{d}
 	v.organization(c.Organization)
 	v.controller(c.Controller)
-	v.store(c.Store, c.Checks)
+	v.store(c.Store)
 	v.web(c.Web)
 	v.providers(c.Providers)
 	if len(c.Pools) > 0 || c.VMResources == nil { // vmResources alone needs no pool
@@ -41,7 +41,7 @@ func validate(c *Config, d *decoder) {
 	}
 	v.aws(c.AWS)
 	v.cloudWatch(c.CloudWatch)
-	v.checks(c.Checks, c.Web)
+	v.checks(c.Checks)
 	v.vmResources(c.VMResources)
 	v.notify(c.Notify, c.Pools)
 	v.hooks(c.Hooks, c.Web)

@@ -1,8 +1,8 @@
 // Package store holds adofleet's durable state: one record per agent the controller intends to run
 // (written before the provider is called), the recent decisions, the exactly-once marks for check
-// callbacks, one record per EC2 instance registered as an Environment VM resource, and the
-// notification outbox. Implementations: sqlite (default), dynamodb and postgres; every one passes
-// the conformance suite in storetest.
+// callbacks, the check requests waiting for an agent, one record per EC2 instance registered as an
+// Environment VM resource, and the notification outbox. Implementations: sqlite (default),
+// dynamodb and postgres; every one passes the conformance suite in storetest.
 package store
 
 import (
@@ -101,6 +101,7 @@ type Store interface {
 
 	VMResources
 	Outbox
+	CheckRequests
 
 	Close() error
 }

@@ -111,12 +111,58 @@ resource "aws_scheduler_schedule" "reconcile" {
   }
 }
 
-# The checks webhook: a function URL. ADO's "Invoke REST API" check cannot sign AWS requests, so
-# the URL is public (auth NONE) and the handler authenticates the call itself. In Lambda the
-# checks handler needs the DynamoDB store shared with the reconcile function (issue 5); until
-# then run the checks endpoint with mode = "ecs" (adofleet serve).
-resource "aws_lambda_function_url" "checks" {
-  count              = var.mode == "lambda" ? 1 : 0
-  function_name      = aws_lambda_function.controller["checks"].function_name
-  authorization_type = "NONE"
+# The checks webhook: an HTTP API with one route, POST /v1/checks/{pool}, to the checks function
+# (payload format 2.0). ADO's "Invoke REST API" check cannot sign AWS requests, so the route has
+# no authorizer and the handler authenticates the call itself (the service connection's basic
+# credentials or the shared secret); any other method or path gets API Gateway's 404 without
+# invoking the function. The function records the request in the state store, and the reconcile
+# function launches for it and calls the check back: use state_store = "dynamodb", which both
+# functions share (the handler refuses sqlite).
+resource "aws_apigatewayv2_api" "checks" {
+  count         = var.mode == "lambda" ? 1 : 0
+  name          = "${var.name}-checks"
+  description   = "adofleet: Azure DevOps Invoke REST API checks"
+  protocol_type = "HTTP"
+  tags          = local.tags
+}
+
+resource "aws_apigatewayv2_integration" "checks" {
+  count                  = var.mode == "lambda" ? 1 : 0
+  api_id                 = aws_apigatewayv2_api.checks[0].id
+  integration_type       = "AWS_PROXY"
+  integration_uri        = aws_lambda_function.controller["checks"].invoke_arn
+  payload_format_version = "2.0"
+  timeout_milliseconds   = 10000 # ADO waits a few seconds for a callback-mode check's answer
+}
+
+resource "aws_apigatewayv2_route" "checks" {
+  count     = var.mode == "lambda" ? 1 : 0
+  api_id    = aws_apigatewayv2_api.checks[0].id
+  route_key = "POST /v1/checks/{pool}"
+  target    = "integrations/${aws_apigatewayv2_integration.checks[0].id}"
+}
+
+resource "aws_apigatewayv2_stage" "checks" {
+  count       = var.mode == "lambda" ? 1 : 0
+  api_id      = aws_apigatewayv2_api.checks[0].id
+  name        = "$default" # no stage in the path: the check's URL suffix is v1/checks/<pool>
+  auto_deploy = true
+
+  default_route_settings {
+    # Bounds what an unauthenticated caller can cost; far above what checks need.
+    throttling_burst_limit = 50
+    throttling_rate_limit  = 20
+  }
+
+  tags = local.tags
+}
+
+resource "aws_lambda_permission" "checks" {
+  count         = var.mode == "lambda" ? 1 : 0
+  statement_id  = "api-gateway-checks"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.controller["checks"].function_name
+  principal     = "apigateway.amazonaws.com"
+  # This API's route only.
+  source_arn = "${aws_apigatewayv2_api.checks[0].execution_arn}/*/POST/v1/checks/*"
 }

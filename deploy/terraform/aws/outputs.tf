@@ -34,8 +34,8 @@ output "agent_log_group" {
 }
 
 output "checks_url" {
-  description = "URL of the checks webhook (mode lambda), for ADO's Invoke REST API check; null in mode ecs."
-  value       = var.mode == "lambda" ? aws_lambda_function_url.checks[0].function_url : null
+  description = "Base URL of the checks webhook (mode lambda): the Server URL of the Generic service connection the Invoke REST API check uses (its URL suffix is v1/checks/<pool>); null in mode ecs."
+  value       = var.mode == "lambda" ? "${aws_apigatewayv2_api.checks[0].api_endpoint}/" : null
 }
 
 output "lifecycle_queue_url" {

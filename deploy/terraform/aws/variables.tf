@@ -10,7 +10,7 @@ variable "name" {
 }
 
 variable "mode" {
-  description = "How the controller runs: \"ecs\" (a Fargate service running adofleet serve) or \"lambda\" (scheduled reconcile, checks function URL and SQS consumer)."
+  description = "How the controller runs: \"ecs\" (a Fargate service running adofleet serve) or \"lambda\" (scheduled reconcile, checks function behind an HTTP API, and SQS consumer)."
   type        = string
   default     = "ecs"
 

@@ -19,6 +19,7 @@ const (
 	pkDecision = "decision"
 	pkVM       = "vm"
 	pkOutbox   = "outbox"
+	pkCheck    = "check"
 	// skSingle is the sort key of kinds alone in their partition.
 	skSingle = "-"
 )

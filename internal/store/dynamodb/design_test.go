@@ -47,8 +47,8 @@ func (c *counting) take() int32 {
 }
 
 // TestListsReadOnlyWhatTheyReturn checks the key design: listing one pool, one Environment, the
-// newest decisions or the due messages reads only the matching items, however many others the
-// table holds.
+// newest decisions, the due messages or the pending check requests reads only the matching items,
+// however many others the table holds.
 func TestListsReadOnlyWhatTheyReturn(t *testing.T) {
 	t.Parallel()
 	client, table := newTable(t, "reads")
@@ -81,6 +81,15 @@ func TestListsReadOnlyWhatTheyReturn(t *testing.T) {
 		if _, err := s.EnqueueMessage(ctx, store.OutboxMessage{ID: fmt.Sprintf("m-%02d", i), Route: "ops", NextAttempt: next}, time.Time{}); err != nil {
 			t.Fatalf("EnqueueMessage: %v", err)
 		}
+		key := store.CallbackKey{PlanID: fmt.Sprintf("plan-%02d", i), JobID: "job", TaskInstanceID: "task"}
+		if _, err := s.PutCheckRequest(ctx, store.CheckRequest{Key: key, Pool: pool, ReceivedAt: base}); err != nil {
+			t.Fatalf("PutCheckRequest: %v", err)
+		}
+		if i%2 == 1 { // half of them done: quiet has one pending and one done, busy 19 of each
+			if err := s.DoneCheckRequest(ctx, key, store.CheckOutcome{Result: "succeeded", At: base}); err != nil {
+				t.Fatalf("DoneCheckRequest: %v", err)
+			}
+		}
 	}
 	c.take()
 	tests := []struct {
@@ -98,6 +107,9 @@ func TestListsReadOnlyWhatTheyReturn(t *testing.T) {
 		}, 3},
 		{"due messages", func() (int, error) { r, err := s.DueMessages(ctx, base, 0); return len(r), err }, 4},
 		{"first due message", func() (int, error) { r, err := s.DueMessages(ctx, base, 1); return len(r), err }, 1},
+		{"pending checks of the quiet pool", func() (int, error) { r, err := s.PendingCheckRequests(ctx, "quiet"); return len(r), err }, 1},
+		{"pending checks of all pools", func() (int, error) { r, err := s.PendingCheckRequests(ctx, ""); return len(r), err }, 20},
+		{"finished checks of the quiet pool", func() (int, error) { r, err := s.FinishedCheckRequests(ctx, "quiet"); return len(r), err }, 1},
 	}
 	for _, tc := range tests {
 		n, err := tc.call()

@@ -12,6 +12,8 @@
 //	decision    "decision"           time(Time) + "#" + seq   group(pool) + sk
 //	vm          "vm"                 instance id              group(project) + group(env) + id
 //	outbox      "outbox"             message id               "due:" + time(NextAttempt) + "#" + id, pending only
+//	check       "check"              hash(callback key)       "pending:" + group(pool) + time(ReceivedAt) + "#" + sk,
+//	                                                          or "done:" + group(pool) + time(Outcome.At) + "#" + sk
 //	callback    "callback#" + key    "-"                      -
 //	dedup       "dedup#" + key       "-"                      -
 //
@@ -24,10 +26,11 @@
 // Every read is a GetItem or a Query with ConsistentRead (a local index allows it, a global one
 // would not); nothing Scans: the client interface, API, has no Scan. Listing a pool's agents, an
 // Environment's VM records, a pool's newest decisions and the due outbox messages reads only the
-// matching items. Kinds listed together share a partition: a controller's few hundred agents and
-// its notifications are far below one partition's throughput, and decisions and finished records
-// expire (below), which keeps each kind under the 10 GB a partition key may hold in a table with
-// a local index. Callbacks and dedup markers are only ever read by key, so each has its own
+// matching items; so does listing a pool's pending (or finished) check requests, and all pools'
+// pending requests read the pending range alone (sorted by time in memory). Kinds listed together
+// share a partition: a controller's few hundred agents and its notifications are far below one
+// partition's throughput, and decisions and finished records expire (below), which keeps each
+// kind under the 10 GB a partition key may hold in a table with a local index. Callbacks and dedup markers are only ever read by key, so each has its own
 // partition, and callbacks, which never expire, do not grow any partition.
 //
 // # Writes
@@ -53,7 +56,8 @@
 // ExpiresAt), delivered and dead outbox messages whose ExpiresAt is set (at ExpiresAt), decisions
 // (DecisionRetention after they were appended, default 30 days: the dashboard's history) and
 // dedup markers (DedupRetention after their message, default 7 days: keep it above the longest
-// dedup window). Check callback marks never expire: they are what makes a callback go out once.
+// dedup window) and finished check requests (CheckRetention after they were done, default 7 days;
+// a pending request, which holds the job token a callback needs, never expires). Check callback marks never expire: they are what makes a callback go out once.
 // DynamoDB deletes expired items lazily (typically within days), so reads may still see them.
 //
 // Production tables come from Terraform (deploy/terraform/aws/dynamodb.tf); EnsureTable creates

@@ -37,6 +37,7 @@ const (
 	DefaultAgentRetention    = 7 * 24 * time.Hour
 	DefaultDecisionRetention = 30 * 24 * time.Hour
 	DefaultDedupRetention    = 7 * 24 * time.Hour
+	DefaultCheckRetention    = 7 * 24 * time.Hour
 	DefaultMaxAttempts       = 8
 )
 
@@ -55,6 +56,9 @@ type Options struct {
 	// DedupRetention is how long an outbox dedup marker is kept; keep it above the longest
 	// dedup window callers use (default 7 days).
 	DedupRetention time.Duration
+	// CheckRetention is how long a finished check request is kept (default 7 days); pending
+	// ones are kept until they are done.
+	CheckRetention time.Duration
 	// Logger receives notices; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the store's metrics; nil leaves them unregistered.
@@ -76,6 +80,7 @@ func (o Options) withDefaults() (Options, error) {
 	}{
 		{&o.CallTimeout, DefaultCallTimeout}, {&o.AgentRetention, DefaultAgentRetention},
 		{&o.DecisionRetention, DefaultDecisionRetention}, {&o.DedupRetention, DefaultDedupRetention},
+		{&o.CheckRetention, DefaultCheckRetention},
 	} {
 		if *d.p <= 0 {
 			*d.p = d.def

@@ -52,14 +52,14 @@ func ttlOf(t *testing.T, it map[string]types.AttributeValue) int64 {
 }
 
 // TestExpiry checks which records carry the TTL attribute, and when they expire: finished ones
-// only, and never a callback claim.
+// only (a done check request included), and never a callback claim.
 func TestExpiry(t *testing.T) {
 	t.Parallel()
 	client, table := newTable(t, "expiry")
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	s := open(t, client, table, dynamodb.Options{
 		Now: func() time.Time { return now }, AgentRetention: time.Hour, DecisionRetention: 24 * time.Hour,
-		DedupRetention: 48 * time.Hour,
+		DedupRetention: 48 * time.Hour, CheckRetention: 72 * time.Hour,
 	})
 	ctx := t.Context()
 	expires := time.Date(2030, 2, 1, 0, 0, 0, 0, time.UTC)
@@ -107,10 +107,23 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("ClaimCallback: %v", err)
 	}
 
+	for _, plan := range []string{"waiting", "answered"} {
+		r := store.CheckRequest{Key: store.CallbackKey{PlanID: plan, JobID: "j", TaskInstanceID: "t"}, Pool: "linux", ReceivedAt: now}
+		if _, err := s.PutCheckRequest(ctx, r); err != nil {
+			t.Fatalf("PutCheckRequest: %v", err)
+		}
+	}
+	answered := store.CallbackKey{PlanID: "answered", JobID: "j", TaskInstanceID: "t"}
+	if err := s.DoneCheckRequest(ctx, answered, store.CheckOutcome{Result: "succeeded", At: now}); err != nil {
+		t.Fatalf("DoneCheckRequest: %v", err)
+	}
+
 	got := map[string]int64{}
 	for _, it := range rawItems(t, table) {
 		kind := it["pk"].(*types.AttributeValueMemberS).Value
 		switch kind {
+		case "check":
+			got["check/"+it["planId"].(*types.AttributeValueMemberS).Value] = ttlOf(t, it)
 		case "agent", "vm", "outbox":
 			got[kind+"/"+it["sk"].(*types.AttributeValueMemberS).Value] = ttlOf(t, it)
 		case "decision":
@@ -131,6 +144,8 @@ func TestExpiry(t *testing.T) {
 		"decision":               now.Add(24 * time.Hour).Unix(),
 		"callback#":              -1,
 		"dedup#":                 now.Add(48 * time.Hour).Unix(),
+		"check/waiting":          -1, // never while pending: it holds the token the callback needs
+		"check/answered":         now.Add(72 * time.Hour).Unix(),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ttl by item, -1 for none (-want +got):\n%s", diff)

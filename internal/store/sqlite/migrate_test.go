@@ -97,7 +97,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		t.Errorf("EnqueueMessage after upgrade: got %v, %v; want true, nil", ok, err)
 	}
 	want := []string{
-		"agents_gone_updated", "agents_pool_state", "decisions_pool_time", "decisions_time",
+		"agents_gone_updated", "agents_pool_state", "check_requests_pending", "decisions_pool_time", "decisions_time",
 		"outbox_dedup", "outbox_due", "outbox_finished_expires", "vm_resources_env_state", "vm_resources_gone_expires",
 	}
 	if diff := cmp.Diff(want, indexes(t, path)); diff != "" {
@@ -129,7 +129,7 @@ func checkMigrationsTable(t *testing.T, path string) {
 		}
 		got = append(got, name)
 	}
-	if diff := cmp.Diff([]string{"initial", "list_indexes", "vm_resources", "outbox"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"initial", "list_indexes", "vm_resources", "outbox", "check_requests"}, got); diff != "" {
 		t.Errorf("schema_migrations names by version (-want +got):\n%s", diff)
 	}
 }

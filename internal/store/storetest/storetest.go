@@ -1,7 +1,7 @@
 // Package storetest is the conformance suite every store.Store backend runs, so that the sqlite,
 // dynamodb and postgres stores agree on semantics (conditional writes, not-found, ordering, time
-// precision, exactly-once claims, outbox deduplication) and the controller can be tested against
-// any one of them.
+// precision, exactly-once claims, outbox deduplication, check requests) and the controller can be
+// tested against any one of them.
 //
 // A backend's test calls Run with an Opener:
 //
@@ -87,6 +87,16 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxPayload", testOutboxPayload},
 		{"OutboxReopen", testOutboxReopen},
 		{"OutboxCanceledContext", testOutboxCanceledContext},
+
+		{"CheckPutIdempotent", testCheckPutIdempotent},
+		{"CheckPutInvalid", testCheckPutInvalid},
+		{"CheckPending", testCheckPending},
+		{"CheckDone", testCheckDone},
+		{"CheckFinished", testCheckFinished},
+		{"CheckTimesRoundTrip", testCheckTimesRoundTrip},
+		{"CheckReopen", testCheckReopen},
+		{"CheckPutConcurrent", testCheckPutConcurrent},
+		{"CheckCanceledContext", testCheckCanceledContext},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
