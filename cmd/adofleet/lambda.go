@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -98,8 +99,10 @@ type lambdaHandler struct {
 	chkw *checksWiring // the callbacker the reconcile handler runs a round of; nil if checks are off
 	log  *slog.Logger
 
-	vm  lambdaVM     // the sqs handler's part (vmresources_lambda.go)
+	vm  lambdaVM     // the sqs handler's part and the scheduled VM reconcile (vmresources_lambda.go)
 	chk lambdaChecks // the checks handler's part (checks_lambda.go)
+	// vmConfigured: vmResources is set, so the scheduled function reconciles VM resources too.
+	vmConfigured bool
 }
 
 func newLambdaHandler(kind string, load func() (*config.Config, error), logOut io.Writer) (*lambdaHandler, error) {
@@ -164,6 +167,9 @@ type ReconcileOutput struct {
 	Pools []PoolReconcile `json:"pools"`
 	// Checks is the callbacker round's error, if it failed (it is retried next run).
 	Checks string `json:"checks,omitempty"`
+	// VMResources is the VM resource reconcile's report, when it ran (vmResources is set and its
+	// reconcileInterval has passed).
+	VMResources string `json:"vmResources,omitempty"`
 }
 
 // PoolReconcile summarises one pool's cycle.
@@ -212,6 +218,15 @@ func (h *lambdaHandler) Reconcile(ctx context.Context, ev events.EventBridgeEven
 		if err := chk.round(ctx); err != nil {
 			out.Checks = err.Error()
 			errs = append(errs, fmt.Errorf("check callbacks: %w", err))
+		}
+	}
+	if h.vmConfigured {
+		rep, ran, err := h.reconcileVM(ctx, time.Now())
+		if ran {
+			out.VMResources = rep.String()
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("vm resources: %w", err))
 		}
 	}
 	return out, errors.Join(errs...)
@@ -285,5 +300,6 @@ func (h *lambdaHandler) controller(ctx context.Context) (*controller.Controller,
 		return nil, nil, fmt.Errorf("lambda: controller: %w", err)
 	}
 	h.ctrl, h.chkw, h.log = ctrl, chk, log.With("component", "lambda")
+	h.vmConfigured = cfg.VMResources != nil
 	return h.ctrl, h.log, nil
 }

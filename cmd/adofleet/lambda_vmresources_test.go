@@ -124,3 +124,50 @@ func TestLambdaSQSHandlerNeedsVMResources(t *testing.T) {
 		t.Errorf("err = %v, want one naming the missing vmResources section", err)
 	}
 }
+
+// TestLambdaScheduledReconcileVMResources: a deployment of the Environment part alone (no pools)
+// gets the VM resource reconcile from its scheduled function: a resource whose instance EC2 has
+// never heard of is removed, with its hidden agent, and the report comes back in the output; the
+// next tick within reconcileInterval does not reconcile again.
+func TestLambdaScheduledReconcileVMResources(t *testing.T) {
+	w := newVMWorld(t, adosim.ServerOptions{})
+	keep := w.asg.Launch(vmTestGroup)
+	const vanished = "i-0abcdef0123456789"
+	w.register(t, keep)
+	w.register(t, vanished)
+	cfgPath := w.config(t)
+	var logs bytes.Buffer
+	h, err := newLambdaHandler(handlerReconcile, func() (*config.Config, error) { return loadConfig(cfgPath) }, &logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	invoke := func() ReconcileOutput {
+		t.Helper()
+		out, err := h.Invoke(context.Background(), json.RawMessage(scheduledEvent))
+		if err != nil {
+			t.Fatalf("Invoke: %v\nlogs:\n%s", err, logs.String())
+		}
+		ro, ok := out.(ReconcileOutput)
+		if !ok {
+			t.Fatalf("Invoke returned %T, want ReconcileOutput", out)
+		}
+		return ro
+	}
+	first := invoke()
+	if !strings.Contains(first.VMResources, vanished) {
+		t.Errorf("first tick's report = %q, want it to name the removed %s", first.VMResources, vanished)
+	}
+	want := []string{keep}
+	if got := w.resourceNames(t); !slices.Equal(got, want) {
+		t.Errorf("resources = %v, want %v", got, want)
+	}
+	if got := w.hiddenAgents(t); !slices.Equal(got, want) {
+		t.Errorf("hidden agents = %v, want %v", got, want)
+	}
+	if second := invoke(); second.VMResources != "" {
+		t.Errorf("second tick within reconcileInterval reconciled again: %q", second.VMResources)
+	}
+	if strings.Contains(logs.String(), vmTestPAT) {
+		t.Error("the handler logged the PAT")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -18,7 +19,29 @@ import (
 type lambdaVM struct {
 	mu       sync.Mutex
 	consumer *vmresource.Consumer
+	manager  *vmresource.Manager
+	interval time.Duration // vmResources.reconcileInterval
+	last     time.Time     // the last reconcile run by this execution environment
 	log      *slog.Logger
+}
+
+// reconcileVM runs the VM resource reconcile from the scheduled function, at most once per
+// vmResources.reconcileInterval in this execution environment (Reconcile is idempotent, so two
+// environments running it close together do no harm). It reports whether it ran.
+func (h *lambdaHandler) reconcileVM(ctx context.Context, now time.Time) (vmresource.Report, bool, error) {
+	if _, _, err := h.vmConsumer(ctx); err != nil {
+		return vmresource.Report{}, false, err
+	}
+	h.vm.mu.Lock()
+	if !h.vm.last.IsZero() && now.Sub(h.vm.last) < h.vm.interval {
+		h.vm.mu.Unlock()
+		return vmresource.Report{}, false, nil
+	}
+	h.vm.last = now
+	m := h.vm.manager
+	h.vm.mu.Unlock()
+	rep, err := m.Reconcile(ctx)
+	return rep, true, err
 }
 
 // SQS handles a batch of lifecycle events from the event source mapping. The ids of the messages
@@ -77,6 +100,7 @@ func (h *lambdaHandler) vmConsumer(ctx context.Context) (*vmresource.Consumer, *
 		base.store.Close()
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
-	h.vm.consumer, h.vm.log = parts.consumer, log.With("component", "lambda")
+	h.vm.consumer, h.vm.manager, h.vm.log = parts.consumer, parts.manager, log.With("component", "lambda")
+	h.vm.interval = cfg.VMResources.ReconcileInterval.D()
 	return h.vm.consumer, h.vm.log, nil
 }
