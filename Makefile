@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test deps vet fmt bench demo soak clean
+.PHONY: all build test deps vet fmt bench bench-scale demo soak clean
 
 all: build
 
@@ -38,6 +38,13 @@ fmt:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# bench-scale: the controller, checks-webhook and store figures of docs/BENCHMARKS.md (issue 7),
+# six samples each for benchstat. About 15 minutes; the fleet setup alone is a minute per run.
+bench-scale:
+	$(GO) test ./internal/controller -run '^$$' -bench 'ReconcileFleet|ReconcileOnce' -benchmem -count 6 -timeout 60m
+	$(GO) test ./internal/checks -run '^$$' -bench CheckWebhook -benchmem -benchtime 5000x -count 6
+	$(GO) test ./internal/store/sqlite ./internal/store/postgres -run '^$$' -bench VMLifecycle -benchmem -count 6
 
 demo:
 	$(GO) run ./cmd/adofleet demo

@@ -137,7 +137,7 @@ func TestCalls(t *testing.T) {
 			return requestIDs(rs), err
 		},
 		method: "GET", path: "/fabrikam/_apis/distributedtask/pools/12/jobrequests",
-		query:     url.Values{"completedRequestCount": {"0"}},
+		query:     url.Values{"completedRequestCount": {"0"}, "$top": {"200"}},
 		wantValue: []int64{6001, 5501}, // 5400 has a result and is dropped
 	}, {
 		name: "ListFinishedJobRequests", status: 200,
@@ -242,12 +242,14 @@ func requestIDs(rs []ado.JobRequest) []int64 {
 	return ids
 }
 
-// TestJobRequestShapes decodes the list with matchedAgents (completedRequestCount=0) and without
-// ($top), and checks the waiting/assigned/finished reading of each row.
+// TestJobRequestShapes decodes both shapes of the list, and checks the waiting/assigned/finished
+// reading of each row: ListJobRequests gets the rows with matchedAgents here (as ADO would send
+// them if it ignored $top next to completedRequestCount) and must skip them, ListFinishedJobRequests
+// gets the $top shape.
 func TestJobRequestShapes(t *testing.T) {
 	t.Parallel()
 	f := newFakeADO(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		if r.URL.Query().Has("$top") {
+		if q := r.URL.Query(); q.Has("$top") && !q.Has("completedRequestCount") {
 			writeJSON(w, 200, readTestdata(t, "jobrequests_top.json"))
 			return
 		}
@@ -281,10 +283,8 @@ func TestJobRequestShapes(t *testing.T) {
 		return out
 	}
 	want := []row{
-		{ID: 6001, Queued: true, Matched: []string{"adofleet-placeholder-docker"},
-			Demands: []string{"docker", "Agent.Version -gtVersion 2.163.1"}},
-		{ID: 5501, Matched: []string{"adofleet-linux-7k2p", "adofleet-placeholder-docker"},
-			Reserved: "adofleet-linux-7k2p", Demands: []string{"docker"}},
+		{ID: 6001, Queued: true, Demands: []string{"docker", "Agent.Version -gtVersion 2.163.1"}},
+		{ID: 5501, Reserved: "adofleet-linux-7k2p", Demands: []string{"docker"}},
 	}
 	if diff := cmp.Diff(want, summarise(open)); diff != "" {
 		t.Errorf("unfinished (-want +got):\n%s", diff)

@@ -3,7 +3,6 @@ package ado
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -140,7 +139,7 @@ func decodeSuccess(res *response, out any, secrets []string) error {
 		return fmt.Errorf("decode response: HTTP %d answer has no JSON document (Content-Type %q, %d bytes)",
 			res.status, ct, len(res.body))
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := unmarshalBody(body, out); err != nil {
 		if !isJSONType(ct) {
 			return fmt.Errorf("decode response: answer is %q, not JSON: %w", ct, err)
 		}
@@ -186,7 +185,7 @@ func (c *Client) attempt(ctx context.Context, r request, secrets []string) (*res
 		c.metrics.duration.WithLabelValues(r.op).Observe(time.Since(start).Seconds())
 		return nil, fmt.Errorf("ado: %s: %w", r.call, redacted(err, secrets))
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	data, err := readBody(resp)
 	drain(resp.Body)
 	c.metrics.duration.WithLabelValues(r.op).Observe(time.Since(start).Seconds())
 	c.metrics.requests.WithLabelValues(r.op, strconv.Itoa(resp.StatusCode)).Inc()
@@ -212,6 +211,31 @@ func (c *Client) attempt(ctx context.Context, r request, secrets []string) (*res
 		return res, nil
 	default:
 		return res, newError(r.call, r.method, resp.StatusCode, ct, data, secrets...)
+	}
+}
+
+// readBody reads at most maxBody+1 bytes of resp's body. With a Content-Length it reads into one
+// buffer of that size: io.ReadAll's doubling would allocate about twice a large list's size again
+// as garbage, every cycle.
+func readBody(resp *http.Response) ([]byte, error) {
+	r := io.LimitReader(resp.Body, maxBody+1)
+	n := resp.ContentLength
+	if n <= 0 || n > maxBody {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, 0, n+1) // +1: EOF is seen without growing
+	for {
+		if len(buf) == cap(buf) { // a longer body than announced: grow as append does
+			buf = append(buf, 0)[:len(buf)]
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
 }
 

@@ -20,6 +20,11 @@ import (
 //   - At most about 200 rows come back whatever $top says (kedacore/keda#6819).
 //   - Finished requests carry a result; KEDA drops them client-side. A request with a
 //     receiveTime (or an assignTime) has been picked up and is no longer waiting for an agent.
+//   - adofleet sends completedRequestCount=0 and $top together (ListJobRequests). KEDA never
+//     combines them (its jobsToFetch and fetchUnfinishedJobsOnly are exclusive), so that ADO
+//     honours both at once is not verified. If it ignored completedRequestCount, finished rows
+//     would only share the 200-row cap with the unfinished ones (newest first, so a long-queued
+//     job is the one left out); if it ignored $top's shape change, matchedAgents are skipped.
 //   - KEDA sends no api-version; neither do we, because the resource's released version is not
 //     documented and ADO rejects a released version for a resource that is still in preview.
 // Call it once per pool per cycle, never per agent: it is the most expensive call adofleet makes.
@@ -41,23 +46,48 @@ func (c *Client) jobRequests(ctx context.Context, op, call string, poolID int, q
 }
 
 // ListJobRequests returns the pool's unfinished job requests (queued, assigned and running), with
-// demands and matchedAgents. It asks with completedRequestCount=0 and no $top, and drops any row
-// that has a result anyway. When ADO's row cap (about 200) is reached the controller sees only
-// the first rows; it should treat a full answer as "at least this many".
+// demands and reservedAgent but without matchedAgents. It asks with completedRequestCount=0 and
+// $top=MaxJobRequestRows: $top drops matchedAgents from the rows, and the controller never reads
+// them (it matches demands against the pool's own capabilities). Without $top every row lists
+// every agent of the pool that satisfies its demands, which makes the answer grow as rows x
+// agents: about 60 MB for 200 rows in a 1,000-agent pool, above the client's body cap, and the
+// bulk of a reconcile's CPU well before that (docs/BENCHMARKS.md). Should ADO send matchedAgents
+// anyway, they are skipped while decoding, never kept. Any row that has a result is dropped. When
+// ADO's row cap is reached the controller sees only the first rows; it should treat a full answer
+// as "at least this many".
 func (c *Client) ListJobRequests(ctx context.Context, poolID int) ([]JobRequest, error) {
-	rows, err := c.jobRequests(ctx, "ListJobRequests", fmt.Sprintf("list job requests in pool %d", poolID),
-		poolID, url.Values{"completedRequestCount": {"0"}})
+	var out listOf[leanJobRequest]
+	_, err := c.do(ctx, request{
+		op: "ListJobRequests", call: fmt.Sprintf("list job requests in pool %d", poolID),
+		method: http.MethodGet, idempotent: true,
+		url: c.orgURL(poolPath(poolID)+"/jobrequests", url.Values{
+			"completedRequestCount": {"0"},
+			"$top":                  {strconv.Itoa(MaxJobRequestRows)},
+		}),
+	}, &out)
 	if err != nil {
-		return nil, err
+		return nil, err // never a half-decoded list
 	}
-	out := rows[:0]
-	for _, r := range rows {
+	rows := make([]JobRequest, 0, len(out.Value))
+	for _, r := range out.Value {
 		if !r.Finished() {
-			out = append(out, r)
+			rows = append(rows, r.JobRequest)
 		}
 	}
-	return out, nil
+	return rows, nil
 }
+
+// leanJobRequest decodes a row with matchedAgents skipped: the shallower field takes the JSON name
+// from the embedded JobRequest's.
+type leanJobRequest struct {
+	JobRequest
+	MatchedAgents skipJSON `json:"matchedAgents"`
+}
+
+// skipJSON accepts any JSON value and keeps nothing of it.
+type skipJSON struct{}
+
+func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
 
 // ListFinishedJobRequests returns up to top finished job requests, newest first (for trace
 // export). It asks with $top, so the rows have no matchedAgents; unfinished rows count against

@@ -203,10 +203,8 @@ func (cy *cycle) stepAgent(s scaler.Step) (ado.Agent, bool) {
 
 // agentOfInstance returns the observed ADO agent hosted by instance id.
 func (cy *cycle) agentOfInstance(id string) (ado.Agent, bool) {
-	for _, in := range cy.obs.insts {
-		if in.ID == id {
-			return cy.agentByName(agentNameOf(in))
-		}
+	if idx := cy.obs.instByID[id]; len(idx) > 0 {
+		return cy.agentByName(agentNameOf(cy.obs.insts[idx[0]]))
 	}
 	return ado.Agent{}, false
 }
@@ -218,10 +216,8 @@ func (cy *cycle) recordOfInstance(id string) *store.AgentRecord {
 			return r
 		}
 	}
-	for _, in := range cy.obs.insts {
-		if in.ID == id {
-			return cy.obs.recByName[agentNameOf(in)]
-		}
+	if idx := cy.obs.instByID[id]; len(idx) > 0 {
+		return cy.obs.recByName[agentNameOf(cy.obs.insts[idx[0]])]
 	}
 	return nil
 }

@@ -111,7 +111,7 @@ func (cy *cycle) startBatch(ctx context.Context, token string, recs []*store.Age
 	byAgent := make(map[string]provider.Instance, len(insts))
 	for _, in := range insts {
 		byAgent[agentNameOf(in)] = in
-		cy.obs.insts = append(cy.obs.insts, in)
+		cy.obs.addInstance(in)
 	}
 	var partial *provider.PartialError
 	errors.As(err, &partial)

@@ -22,6 +22,10 @@ type observation struct {
 	agentList   []ado.Agent
 	agents      map[string]ado.Agent // by name
 	insts       []provider.Instance  // ours by tag, live and recently ended
+	// instByID and instByAgent index insts (positions, in list order) for instanceFor, which runs
+	// for every record: a scan per record made the cycle grow as records x instances.
+	instByID    map[string][]int
+	instByAgent map[string][]int
 	recs        []*store.AgentRecord // every state, sorted by name
 	recByName   map[string]*store.AgentRecord
 	demands     int             // pending check requests of the pool (Options.Demands)
@@ -75,6 +79,8 @@ func (cy *cycle) observe(ctx context.Context) error {
 		agentList:   agents,
 		agents:      make(map[string]ado.Agent, len(agents)),
 		recByName:   make(map[string]*store.AgentRecord, len(recs)),
+		instByID:    make(map[string][]int, len(insts)),
+		instByAgent: make(map[string][]int, len(insts)),
 		demands:     demands,
 		reserved:    reserved,
 	}
@@ -85,13 +91,14 @@ func (cy *cycle) observe(ctx context.Context) error {
 		// Found by tag, never by name: instances of another controller sharing the account are
 		// not ours to count or touch.
 		if provider.IsOurs(in, name, cy.c.opts.ControllerID) {
-			o.insts = append(o.insts, in)
+			o.addInstance(in)
 		}
 	}
+	o.recs = make([]*store.AgentRecord, len(recs))
 	for i := range recs {
-		r := recs[i]
-		o.recs = append(o.recs, &r)
-		o.recByName[r.Name] = &r
+		r := &recs[i]
+		o.recs[i] = r
+		o.recByName[r.Name] = r
 	}
 	slices.SortFunc(o.recs, func(a, b *store.AgentRecord) int { return strings.Compare(a.Name, b.Name) })
 	cy.obs = o
@@ -127,21 +134,42 @@ func agentNameOf(in provider.Instance) string {
 	return in.Tags[provider.TagAgent]
 }
 
-// instanceFor returns rec's instance: a live one by recorded id, then a live one by agent name,
-// then an ended one (whose Reason says why it ended). Nil when the provider lists none.
+// addInstance appends in to the observed instances and their indexes.
+func (o *observation) addInstance(in provider.Instance) {
+	i := len(o.insts)
+	o.insts = append(o.insts, in)
+	o.instByID[in.ID] = append(o.instByID[in.ID], i)
+	o.instByAgent[agentNameOf(in)] = append(o.instByAgent[agentNameOf(in)], i)
+}
+
+// instanceFor returns rec's instance, among those listed with its recorded id or its agent name:
+// the first live one in list order, else the last ended one (whose Reason says why it ended). Nil
+// when the provider lists none.
 func (o *observation) instanceFor(rec *store.AgentRecord) *provider.Instance {
-	var ended *provider.Instance
-	for i := range o.insts {
-		in := &o.insts[i]
-		if (rec.InstanceID == "" || in.ID != rec.InstanceID) && agentNameOf(*in) != rec.Name {
-			continue
+	live, ended := -1, -1
+	consider := func(idx []int) {
+		for _, i := range idx {
+			switch {
+			case o.insts[i].State.Alive():
+				if live < 0 || i < live {
+					live = i
+				}
+			case i > ended:
+				ended = i
+			}
 		}
-		if in.State.Alive() {
-			return in
-		}
-		ended = in
 	}
-	return ended
+	if rec.InstanceID != "" {
+		consider(o.instByID[rec.InstanceID])
+	}
+	consider(o.instByAgent[rec.Name])
+	switch {
+	case live >= 0:
+		return &o.insts[live]
+	case ended >= 0:
+		return &o.insts[ended]
+	}
+	return nil
 }
 
 // launchPending reports whether rec is a launch whose instance the provider does not list yet: it

@@ -9,6 +9,7 @@ import (
 
 	"github.com/adofleet/adofleet/internal/store"
 	"github.com/adofleet/adofleet/internal/store/sqlite"
+	"github.com/adofleet/adofleet/internal/store/storetest"
 )
 
 func benchStore(b *testing.B, opts sqlite.Options) *sqlite.Store {
@@ -110,4 +111,9 @@ func BenchmarkClaimCallback(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkVMLifecycle is lifecycle events into SQLite (storetest.BenchVMLifecycle).
+func BenchmarkVMLifecycle(b *testing.B) {
+	storetest.BenchVMLifecycle(b, benchStore(b, sqlite.Options{}))
 }
