@@ -4,64 +4,18 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/adofleet/adofleet/internal/store/storemigrate"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered schema change, from migrations/NNNN_name.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations are the embedded schema changes in order, numbered 1..n without gaps.
-var migrations = mustLoadMigrations()
-
-func mustLoadMigrations() []migration {
-	ms, err := loadMigrations(migrationFiles)
-	if err != nil {
-		panic(err) // a build defect, caught by every test of this package
-	}
-	return ms
-}
-
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list migrations: %w", err)
-	}
-	var ms []migration
-	for _, n := range names {
-		base := strings.TrimSuffix(path.Base(n), ".sql")
-		num, name, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("postgres: migration file %q: want NNNN_name.sql", n)
-		}
-		body, err := fs.ReadFile(fsys, n)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: read migration %q: %w", n, err)
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(body)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("postgres: migrations are not numbered 1..%d: found %04d_%s at position %d", len(ms), m.version, m.name, i+1)
-		}
-	}
-	return ms, nil
-}
+var migrations = storemigrate.MustLoad(migrationFiles, "postgres")
 
 // migrationLockClass is the first key of the advisory lock migrations take (the second is the
 // schema name's hash), so adofleet's lock cannot collide with another application's.
@@ -112,18 +66,18 @@ func (s *Store) migrate(ctx context.Context, upTo int, log *slog.Logger) error {
 		return fmt.Errorf("migrate: set search_path: %w", err)
 	}
 	for _, m := range migrations[cur:upTo] {
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}
-		if _, err := tx.Exec(ctx, s.q(`INSERT INTO {s}.schema_migrations (version, name) VALUES ($1, $2)`), m.version, m.name); err != nil {
-			return fmt.Errorf("migration %04d_%s: record: %w", m.version, m.name, err)
+		if _, err := tx.Exec(ctx, s.q(`INSERT INTO {s}.schema_migrations (version, name) VALUES ($1, $2)`), m.Version, m.Name); err != nil {
+			return fmt.Errorf("migration %04d_%s: record: %w", m.Version, m.Name, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("migrate: commit: %w", err)
 	}
 	for _, m := range migrations[cur:upTo] {
-		log.Info("applied schema migration", "version", m.version, "name", m.name)
+		log.Info("applied schema migration", "version", m.Version, "name", m.Name)
 	}
 	return nil
 }

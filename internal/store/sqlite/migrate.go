@@ -5,64 +5,18 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/adofleet/adofleet/internal/store/storemigrate"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered schema change, from migrations/NNNN_name.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations are the embedded schema changes in order; loadMigrations has checked they are
+// migrations are the embedded schema changes in order; storemigrate has checked they are
 // numbered 1..n without gaps.
-var migrations = mustLoadMigrations()
-
-func mustLoadMigrations() []migration {
-	ms, err := loadMigrations(migrationFiles)
-	if err != nil {
-		panic(err) // a build defect, caught by every test of this package
-	}
-	return ms
-}
-
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list migrations: %w", err)
-	}
-	var ms []migration
-	for _, n := range names {
-		base := strings.TrimSuffix(path.Base(n), ".sql")
-		num, name, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("sqlite: migration file %q: want NNNN_name.sql", n)
-		}
-		body, err := fs.ReadFile(fsys, n)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: read migration %q: %w", n, err)
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(body)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("sqlite: migrations are not numbered 1..%d: found %04d_%s at position %d", len(ms), m.version, m.name, i+1)
-		}
-	}
-	return ms, nil
-}
+var migrations = storemigrate.MustLoad(migrationFiles, "sqlite")
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER NOT NULL PRIMARY KEY,
@@ -87,17 +41,17 @@ func migrate(ctx context.Context, db *sql.DB, upTo int, log *slog.Logger) error 
 	for _, m := range migrations[:upTo] {
 		applied, err := applyOne(ctx, db, m)
 		if err != nil {
-			return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+			return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 		if applied {
-			log.Info("applied schema migration", "version", m.version, "name", m.name)
+			log.Info("applied schema migration", "version", m.Version, "name", m.Name)
 		}
 	}
 	return nil
 }
 
 // applyOne applies m unless the database is already at or past it.
-func applyOne(ctx context.Context, db *sql.DB, m migration) (applied bool, err error) {
+func applyOne(ctx context.Context, db *sql.DB, m storemigrate.Migration) (applied bool, err error) {
 	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: see the writer's DSN
 	if err != nil {
 		return false, fmt.Errorf("begin: %w", err)
@@ -111,17 +65,17 @@ func applyOne(ctx context.Context, db *sql.DB, m migration) (applied bool, err e
 	if err != nil {
 		return false, err
 	}
-	if cur >= m.version {
+	if cur >= m.Version {
 		return false, tx.Rollback()
 	}
-	if cur != m.version-1 {
-		return false, fmt.Errorf("database is at version %d, cannot apply %d", cur, m.version)
+	if cur != m.Version-1 {
+		return false, fmt.Errorf("database is at version %d, cannot apply %d", cur, m.Version)
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return false, fmt.Errorf("apply: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-		m.version, m.name, time.Now().UnixMicro()); err != nil {
+		m.Version, m.Name, time.Now().UnixMicro()); err != nil {
 		return false, fmt.Errorf("record: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
