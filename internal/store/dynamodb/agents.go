@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/adofleet/adofleet/internal/store"
@@ -29,36 +27,19 @@ func (s *Store) CreateAgent(ctx context.Context, r store.AgentRecord) (err error
 // GetAgent returns the record for name, or ErrNotFound.
 func (s *Store) GetAgent(ctx context.Context, name string) (r store.AgentRecord, err error) {
 	defer s.m.observe("get_agent", time.Now(), &err)
-	it, err := s.getAgent(ctx, name)
+	r, err = getRecord(ctx, s, pkAgent, name, agentFrom)
 	if err != nil {
 		return store.AgentRecord{}, fmt.Errorf("dynamodb: get agent %q: %w", name, err)
 	}
-	return it, nil
-}
-
-func (s *Store) getAgent(ctx context.Context, name string) (store.AgentRecord, error) {
-	if name == "" {
-		return store.AgentRecord{}, store.ErrNotFound // an empty sort key is not a valid key
-	}
-	it, err := s.get(ctx, pkAgent, name)
-	if err != nil {
-		return store.AgentRecord{}, err
-	}
-	if it == nil {
-		return store.AgentRecord{}, store.ErrNotFound
-	}
-	return agentFrom(it)
+	return r, nil
 }
 
 // UpdateAgent writes r if r.Version is the stored version, and returns the record as stored.
 func (s *Store) UpdateAgent(ctx context.Context, r store.AgentRecord) (out store.AgentRecord, err error) {
 	defer s.m.observe("update_agent", time.Now(), &err)
-	if r.Name == "" {
-		return store.AgentRecord{}, fmt.Errorf("dynamodb: update agent %q: %w", r.Name, store.ErrNotFound)
-	}
 	next := r
 	next.Version = r.Version + 1
-	if err := s.replace(ctx, s.agentItem(next), r.Version); err != nil {
+	if err := replaceRecord(ctx, s, r.Name, r.Version, next, s.agentItem); err != nil {
 		return store.AgentRecord{}, fmt.Errorf("dynamodb: update agent %q: %w", r.Name, err)
 	}
 	return normalizeAgent(next), nil
@@ -68,32 +49,16 @@ func (s *Store) UpdateAgent(ctx context.Context, r store.AgentRecord) (out store
 // is read through the index, so other pools' records are not read at all.
 func (s *Store) ListAgents(ctx context.Context, pool string, states ...store.AgentState) (out []store.AgentRecord, err error) {
 	defer s.m.observe("list_agents", time.Now(), &err)
-	q := &ddb.QueryInput{
-		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": sval(pkAgent)},
-	}
+	q := partition(pkAgent)
 	if pool != "" {
-		q.IndexName = aws.String(indexByGroup)
-		q.KeyConditionExpression = aws.String("pk = :pk AND begins_with(lsk, :g)")
-		q.ExpressionAttributeValues[":g"] = sval(group(pool))
+		inGroup(q, group(pool))
 	}
 	if len(states) > 0 {
-		strs := make([]string, len(states))
-		for i, st := range states {
-			strs[i] = string(st)
-		}
-		filterIn(q, "state", strs)
+		filterIn(q, "state", states)
 	}
-	items, err := s.query(ctx, q, 0)
+	out, err = queryRecords(ctx, s, q, 0, agentFrom)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: list agents of pool %q: %w", pool, err)
-	}
-	for _, it := range items {
-		r, err := agentFrom(it)
-		if err != nil {
-			return nil, fmt.Errorf("dynamodb: list agents of pool %q: %w", pool, err)
-		}
-		out = append(out, r)
 	}
 	return out, nil
 }
@@ -108,43 +73,6 @@ func (s *Store) DeleteAgent(ctx context.Context, name string) (err error) {
 		return fmt.Errorf("dynamodb: delete agent %q: %w", name, err)
 	}
 	return nil
-}
-
-// filterIn adds "attr IN (values...)" to q's filter; attr goes through a name placeholder, since
-// names like state are reserved words.
-func filterIn(q *ddb.QueryInput, attr string, values []string) {
-	if q.ExpressionAttributeNames == nil {
-		q.ExpressionAttributeNames = map[string]string{}
-	}
-	ph := "#" + attr
-	q.ExpressionAttributeNames[ph] = attr
-	expr := ph + " IN ("
-	for i, v := range values {
-		name := fmt.Sprintf(":%s%d", attr, i)
-		q.ExpressionAttributeValues[name] = sval(v)
-		if i > 0 {
-			expr += ", "
-		}
-		expr += name
-	}
-	and(q, expr+")")
-}
-
-// filterEq adds "attr = value" to q's filter.
-func filterEq(q *ddb.QueryInput, attr, value string) {
-	if q.ExpressionAttributeNames == nil {
-		q.ExpressionAttributeNames = map[string]string{}
-	}
-	q.ExpressionAttributeNames["#"+attr] = attr
-	q.ExpressionAttributeValues[":"+attr] = sval(value)
-	and(q, "#"+attr+" = :"+attr)
-}
-
-func and(q *ddb.QueryInput, cond string) {
-	if q.FilterExpression != nil {
-		cond = *q.FilterExpression + " AND " + cond
-	}
-	q.FilterExpression = aws.String(cond)
 }
 
 func (s *Store) agentItem(r store.AgentRecord) item {

@@ -43,16 +43,9 @@ func (s *Store) PutCheckRequest(ctx context.Context, r store.CheckRequest) (crea
 // reads the index range of pending requests (of the pool), never a done one.
 func (s *Store) PendingCheckRequests(ctx context.Context, pool string) (out []store.CheckRequest, err error) {
 	defer s.m.observe("pending_check_requests", time.Now(), &err)
-	items, err := s.checkRange(ctx, checkPending, pool)
+	out, err = queryRecords(ctx, s, checkRange(checkPending, pool), 0, checkFrom)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: pending check requests of pool %q: %w", pool, err)
-	}
-	for _, it := range items {
-		r := reader{it: it}
-		out = append(out, checkFrom(&r))
-		if r.err != nil {
-			return nil, fmt.Errorf("dynamodb: pending check requests of pool %q: %w", pool, r.err)
-		}
 	}
 	// One pool's range is in time order already; all pools' ranges follow each other.
 	slices.SortStableFunc(out, func(a, b store.CheckRequest) int {
@@ -78,10 +71,9 @@ func (s *Store) DoneCheckRequest(ctx context.Context, key store.CallbackKey, o s
 	if it == nil {
 		return nil
 	}
-	r := reader{it: it}
-	req := checkFrom(&r)
-	if r.err != nil {
-		return wrap(r.err)
+	req, err := checkFrom(it)
+	if err != nil {
+		return wrap(err)
 	}
 	req.AuthToken = ""
 	done := checkItem(req, &o, expiry(s.opts.Now().Add(s.opts.CheckRetention)))
@@ -103,19 +95,9 @@ func (s *Store) DoneCheckRequest(ctx context.Context, key store.CallbackKey, o s
 // Done requests expire CheckRetention after they were finished.
 func (s *Store) FinishedCheckRequests(ctx context.Context, pool string) (out []store.FinishedCheck, err error) {
 	defer s.m.observe("finished_check_requests", time.Now(), &err)
-	items, err := s.checkRange(ctx, checkDone, pool)
+	out, err = queryRecords(ctx, s, checkRange(checkDone, pool), 0, finishedFrom)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: finished check requests of pool %q: %w", pool, err)
-	}
-	for _, it := range items {
-		r := reader{it: it}
-		f := store.FinishedCheck{Request: checkFrom(&r), Outcome: store.CheckOutcome{
-			Result: r.s("result"), Reason: r.s("reason"), Agent: r.s("agent"), Sent: r.n("sent") == 1, At: r.t("doneAt"),
-		}}
-		if r.err != nil {
-			return nil, fmt.Errorf("dynamodb: finished check requests of pool %q: %w", pool, r.err)
-		}
-		out = append(out, f)
 	}
 	slices.SortStableFunc(out, func(a, b store.FinishedCheck) int {
 		if c := a.Outcome.At.Compare(b.Outcome.At); c != 0 {
@@ -126,19 +108,15 @@ func (s *Store) FinishedCheckRequests(ctx context.Context, pool string) (out []s
 	return out, nil
 }
 
-// checkRange queries the by-group index for the requests whose index key starts with prefix
-// (then the pool's group, if pool is set).
-func (s *Store) checkRange(ctx context.Context, prefix, pool string) ([]map[string]types.AttributeValue, error) {
+// checkRange is the query of the requests whose index key starts with prefix (then the pool's
+// group, if pool is set), read through the by-group index.
+func checkRange(prefix, pool string) *ddb.QueryInput {
 	if pool != "" {
 		prefix += group(pool)
 	}
-	return s.query(ctx, &ddb.QueryInput{
-		IndexName:              aws.String(indexByGroup),
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(lsk, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": sval(pkCheck), ":p": sval(prefix),
-		},
-	}, 0)
+	q := partition(pkCheck)
+	inGroup(q, prefix)
+	return q
 }
 
 // checkSK is the sort key of a request: its callback key, hashed (no separator ambiguity).
@@ -176,7 +154,24 @@ func checkItem(r store.CheckRequest, o *store.CheckOutcome, ttl int64) item {
 	return it
 }
 
-func checkFrom(r *reader) store.CheckRequest {
+// checkFrom maps a request's item, pending or done.
+func checkFrom(it map[string]types.AttributeValue) (store.CheckRequest, error) {
+	r := reader{it: it}
+	req := readCheck(&r)
+	return req, r.err
+}
+
+// finishedFrom maps a done request's item, its outcome included.
+func finishedFrom(it map[string]types.AttributeValue) (store.FinishedCheck, error) {
+	r := reader{it: it}
+	f := store.FinishedCheck{Request: readCheck(&r), Outcome: store.CheckOutcome{
+		Result: r.s("result"), Reason: r.s("reason"), Agent: r.s("agent"), Sent: r.n("sent") == 1, At: r.t("doneAt"),
+	}}
+	return f, r.err
+}
+
+// readCheck reads the request's own attributes, common to pending and done ones.
+func readCheck(r *reader) store.CheckRequest {
 	return store.CheckRequest{
 		Key:        store.CallbackKey{PlanID: r.s("planId"), JobID: r.s("jobId"), TaskInstanceID: r.s("taskInstanceId")},
 		Pool:       r.s("pool"),

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/adofleet/adofleet/internal/store"
@@ -37,29 +36,22 @@ func (s *Store) AppendDecision(ctx context.Context, d store.Decision) (err error
 // key, so a limit reads only what it returns.
 func (s *Store) ListDecisions(ctx context.Context, pool string, limit int) (out []store.Decision, err error) {
 	defer s.m.observe("list_decisions", time.Now(), &err)
-	q := &ddb.QueryInput{
-		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": sval(pkDecision)},
-		ScanIndexForward:          aws.Bool(false),
-	}
+	q := partition(pkDecision)
+	q.ScanIndexForward = aws.Bool(false)
 	if pool != "" {
-		q.IndexName = aws.String(indexByGroup)
-		q.KeyConditionExpression = aws.String("pk = :pk AND begins_with(lsk, :g)")
-		q.ExpressionAttributeValues[":g"] = sval(group(pool))
+		inGroup(q, group(pool))
 	}
-	items, err := s.query(ctx, q, max(limit, 0))
+	out, err = queryRecords(ctx, s, q, max(limit, 0), decisionFrom)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: list decisions of pool %q: %w", pool, err)
 	}
-	for _, it := range items {
-		r := reader{it: it}
-		d := store.Decision{Time: r.t("time"), Pool: r.s("pool"), Action: r.s("action"), Target: r.s("target"), Reason: r.s("reason")}
-		if r.err != nil {
-			return nil, fmt.Errorf("dynamodb: list decisions of pool %q: %w", pool, r.err)
-		}
-		out = append(out, d)
-	}
 	return out, nil
+}
+
+func decisionFrom(it map[string]types.AttributeValue) (store.Decision, error) {
+	r := reader{it: it}
+	d := store.Decision{Time: r.t("time"), Pool: r.s("pool"), Action: r.s("action"), Target: r.s("target"), Reason: r.s("reason")}
+	return d, r.err
 }
 
 // ClaimCallback records key as sent with result; true only for the first claim of key. The

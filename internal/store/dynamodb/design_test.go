@@ -18,6 +18,7 @@ import (
 	"github.com/adofleet/adofleet/internal/store"
 	"github.com/adofleet/adofleet/internal/store/dynamodb"
 	"github.com/adofleet/adofleet/internal/store/dynamodb/dynalitetest"
+	"github.com/adofleet/adofleet/internal/store/storetest"
 )
 
 // counting wraps a client and adds up the items each Query read (ScannedCount: what a query
@@ -263,24 +264,12 @@ func TestCallTimeout(t *testing.T) {
 // counterValue reads the store's operations counter for op and result on reg.
 func counterValue(t *testing.T, reg *prometheus.Registry, op, result string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
+	c, found, err := storetest.OpCount(reg, "dynamodb", op, result)
 	if err != nil {
 		t.Fatalf("Gather: %v", err)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != "adofleet_store_operations_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["operation"] == op && labels["result"] == result && labels["backend"] == "dynamodb" {
-				return m.GetCounter().GetValue()
-			}
-		}
+	if !found {
+		t.Fatalf("no adofleet_store_operations_total{backend=dynamodb,operation=%q,result=%q}", op, result)
 	}
-	t.Fatalf("no adofleet_store_operations_total{backend=dynamodb,operation=%q,result=%q}", op, result)
-	return 0
+	return c
 }

@@ -125,12 +125,9 @@ func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) (out 
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: due messages at %s: %w", now.UTC().Format(time.RFC3339Nano), err)
 	}
-	for _, it := range items {
-		m, err := messageFrom(it)
-		if err != nil {
-			return nil, fmt.Errorf("dynamodb: due messages: %w", err)
-		}
-		out = append(out, m)
+	out, err = mapItems(items, messageFrom)
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb: due messages: %w", err)
 	}
 	return out, nil
 }
@@ -138,36 +135,19 @@ func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) (out 
 // GetMessage returns the message with that ID, or ErrNotFound.
 func (s *Store) GetMessage(ctx context.Context, id string) (m store.OutboxMessage, err error) {
 	defer s.m.observe("get_message", time.Now(), &err)
-	m, err = s.getMessage(ctx, id)
+	m, err = getRecord(ctx, s, pkOutbox, id, messageFrom)
 	if err != nil {
 		return store.OutboxMessage{}, fmt.Errorf("dynamodb: get message %q: %w", id, err)
 	}
 	return m, nil
 }
 
-func (s *Store) getMessage(ctx context.Context, id string) (store.OutboxMessage, error) {
-	if id == "" {
-		return store.OutboxMessage{}, store.ErrNotFound
-	}
-	it, err := s.get(ctx, pkOutbox, id)
-	if err != nil {
-		return store.OutboxMessage{}, err
-	}
-	if it == nil {
-		return store.OutboxMessage{}, store.ErrNotFound
-	}
-	return messageFrom(it)
-}
-
 // UpdateMessage writes m if m.Version is the stored version, and returns it as stored.
 func (s *Store) UpdateMessage(ctx context.Context, m store.OutboxMessage) (out store.OutboxMessage, err error) {
 	defer s.m.observe("update_message", time.Now(), &err)
-	if m.ID == "" {
-		return store.OutboxMessage{}, fmt.Errorf("dynamodb: update message %q: %w", m.ID, store.ErrNotFound)
-	}
 	next := m
 	next.Version = m.Version + 1
-	if err := s.replace(ctx, outboxItem(next), m.Version); err != nil {
+	if err := replaceRecord(ctx, s, m.ID, m.Version, next, outboxItem); err != nil {
 		return store.OutboxMessage{}, fmt.Errorf("dynamodb: update message %q: %w", m.ID, err)
 	}
 	return normalizeMessage(next), nil
@@ -177,12 +157,10 @@ func (s *Store) UpdateMessage(ctx context.Context, m store.OutboxMessage) (out s
 // (finished ones until they expire): meant for the dashboard, not for a hot path.
 func (s *Store) CountMessages(ctx context.Context) (counts map[store.OutboxState]int, err error) {
 	defer s.m.observe("count_messages", time.Now(), &err)
-	items, err := s.query(ctx, &ddb.QueryInput{
-		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": sval(pkOutbox)},
-		ProjectionExpression:      aws.String("#state"),
-		ExpressionAttributeNames:  map[string]string{"#state": "state"},
-	}, 0)
+	q := partition(pkOutbox)
+	q.ProjectionExpression = aws.String("#state")
+	q.ExpressionAttributeNames = map[string]string{"#state": "state"}
+	items, err := s.query(ctx, q, 0)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: count messages: %w", err)
 	}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/adofleet/adofleet/internal/store"
@@ -29,36 +27,19 @@ func (s *Store) CreateVM(ctx context.Context, r store.VMRecord) (err error) {
 // GetVM returns the record for the instance, or ErrNotFound.
 func (s *Store) GetVM(ctx context.Context, instanceID string) (r store.VMRecord, err error) {
 	defer s.m.observe("get_vm", time.Now(), &err)
-	r, err = s.getVM(ctx, instanceID)
+	r, err = getRecord(ctx, s, pkVM, instanceID, vmFrom)
 	if err != nil {
 		return store.VMRecord{}, fmt.Errorf("dynamodb: get VM record %q: %w", instanceID, err)
 	}
 	return r, nil
 }
 
-func (s *Store) getVM(ctx context.Context, instanceID string) (store.VMRecord, error) {
-	if instanceID == "" {
-		return store.VMRecord{}, store.ErrNotFound
-	}
-	it, err := s.get(ctx, pkVM, instanceID)
-	if err != nil {
-		return store.VMRecord{}, err
-	}
-	if it == nil {
-		return store.VMRecord{}, store.ErrNotFound
-	}
-	return vmFrom(it)
-}
-
 // UpdateVM writes r if r.Version is the stored version, and returns the record as stored.
 func (s *Store) UpdateVM(ctx context.Context, r store.VMRecord) (out store.VMRecord, err error) {
 	defer s.m.observe("update_vm", time.Now(), &err)
-	if r.InstanceID == "" {
-		return store.VMRecord{}, fmt.Errorf("dynamodb: update VM record %q: %w", r.InstanceID, store.ErrNotFound)
-	}
 	next := r
 	next.Version = r.Version + 1
-	if err := s.replace(ctx, vmItem(next), r.Version); err != nil {
+	if err := replaceRecord(ctx, s, r.InstanceID, r.Version, next, vmItem); err != nil {
 		return store.VMRecord{}, fmt.Errorf("dynamodb: update VM record %q: %w", r.InstanceID, err)
 	}
 	return normalizeVM(next), nil
@@ -68,39 +49,23 @@ func (s *Store) UpdateVM(ctx context.Context, r store.VMRecord) (out store.VMRec
 // an environment alone, and states, are filters.
 func (s *Store) ListVMs(ctx context.Context, f store.VMFilter) (out []store.VMRecord, err error) {
 	defer s.m.observe("list_vms", time.Now(), &err)
-	q := &ddb.QueryInput{
-		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": sval(pkVM)},
-	}
+	q := partition(pkVM)
 	switch {
 	case f.Project != "":
 		prefix := group(f.Project)
 		if f.Environment != "" {
 			prefix += group(f.Environment)
 		}
-		q.IndexName = aws.String(indexByGroup)
-		q.KeyConditionExpression = aws.String("pk = :pk AND begins_with(lsk, :g)")
-		q.ExpressionAttributeValues[":g"] = sval(prefix)
+		inGroup(q, prefix)
 	case f.Environment != "":
 		filterEq(q, "environment", f.Environment)
 	}
 	if len(f.States) > 0 {
-		strs := make([]string, len(f.States))
-		for i, st := range f.States {
-			strs[i] = string(st)
-		}
-		filterIn(q, "state", strs)
+		filterIn(q, "state", f.States)
 	}
-	items, err := s.query(ctx, q, 0)
+	out, err = queryRecords(ctx, s, q, 0, vmFrom)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: list VM records %+v: %w", f, err)
-	}
-	for _, it := range items {
-		r, err := vmFrom(it)
-		if err != nil {
-			return nil, fmt.Errorf("dynamodb: list VM records %+v: %w", f, err)
-		}
-		out = append(out, r)
 	}
 	return out, nil
 }

@@ -55,22 +55,31 @@ func (s *Store) UpdateAgent(ctx context.Context, r store.AgentRecord) (out store
 	defer s.m.observe("update_agent", time.Now(), &err)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	out, err = scanAgent(s.pool.QueryRow(ctx, s.q(`UPDATE {s}.agents SET
+	out, err = updateRow(ctx, s, scanAgent, `UPDATE {s}.agents SET
 		pool = $3, launch_token = $4, template = $5, instance_id = $6, agent_id = $7, state = $8,
 		reason = $9, created_at = $10, updated_at = $11, registered_at = $12, job_request_id = $13,
 		version = version + 1
 		WHERE name = $1 AND version = $2
-		RETURNING `+agentColumns),
-		r.Name, r.Version,
+		RETURNING `+agentColumns,
+		`SELECT version FROM {s}.agents WHERE name = $1`, r.Name, r.Version,
 		r.Pool, r.LaunchToken, r.Template, r.InstanceID, r.AgentID, string(r.State),
-		r.Reason, toDB(r.CreatedAt), toDB(r.UpdatedAt), toDB(r.RegisteredAt), r.JobRequestID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = s.missedUpdate(ctx, `SELECT version FROM {s}.agents WHERE name = $1`, r.Name, r.Version)
-	}
+		r.Reason, toDB(r.CreatedAt), toDB(r.UpdatedAt), toDB(r.RegisteredAt), r.JobRequestID)
 	if err != nil {
 		return store.AgentRecord{}, fmt.Errorf("postgres: update agent %q: %w", r.Name, err)
 	}
 	return out, nil
+}
+
+// updateRow runs update, a versioned "UPDATE ... SET ..., version = version + 1 WHERE <key> = $1
+// AND version = $2 RETURNING ...", and scans the row it returns; the statement is bound to key,
+// have, then set. If no row matched, missedUpdate tells why with versionQuery.
+func updateRow[R any](ctx context.Context, s *Store, scan func(pgx.Row) (R, error), update, versionQuery, key string, have int64, set ...any) (R, error) {
+	out, err := scan(s.pool.QueryRow(ctx, s.q(update), append([]any{key, have}, set...)...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		var zero R
+		return zero, s.missedUpdate(ctx, versionQuery, key, have)
+	}
+	return out, err
 }
 
 // missedUpdate explains a conditional UPDATE that matched no row: ErrNotFound if the key is

@@ -57,21 +57,18 @@ func (s *Store) UpdateVM(ctx context.Context, r store.VMRecord) (out store.VMRec
 	defer s.m.observe("update_vm", time.Now(), &err)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	out, err = scanVM(s.pool.QueryRow(ctx, s.q(`UPDATE {s}.vm_records SET
+	out, err = updateRow(ctx, s, scanVM, `UPDATE {s}.vm_records SET
 		auto_scaling_group = $3, project = $4, environment = $5, environment_id = $6,
 		resource_name = $7, resource_id = $8, pool_id = $9, agent_id = $10, tags = $11, state = $12,
 		reason = $13, lifecycle_hook = $14, lifecycle_token = $15, created_at = $16, updated_at = $17,
 		expires_at = $18, version = version + 1
 		WHERE instance_id = $1 AND version = $2
-		RETURNING `+vmColumns),
-		r.InstanceID, r.Version,
+		RETURNING `+vmColumns,
+		`SELECT version FROM {s}.vm_records WHERE instance_id = $1`, r.InstanceID, r.Version,
 		r.AutoScalingGroup, r.Project, r.Environment, r.EnvironmentID,
 		r.ResourceName, r.ResourceID, r.PoolID, r.AgentID, tagsToDB(r.Tags), string(r.State),
 		r.Reason, r.LifecycleHook, r.LifecycleToken, toDB(r.CreatedAt), toDB(r.UpdatedAt),
-		toDB(r.ExpiresAt)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = s.missedUpdate(ctx, `SELECT version FROM {s}.vm_records WHERE instance_id = $1`, r.InstanceID, r.Version)
-	}
+		toDB(r.ExpiresAt))
 	if err != nil {
 		return store.VMRecord{}, fmt.Errorf("postgres: update VM record %q: %w", r.InstanceID, err)
 	}

@@ -53,42 +53,47 @@ func (s *Store) GetAgent(ctx context.Context, name string) (r store.AgentRecord,
 // UpdateAgent writes r if r.Version is the stored version, and returns the record as stored.
 func (s *Store) UpdateAgent(ctx context.Context, r store.AgentRecord) (out store.AgentRecord, err error) {
 	defer s.m.observe("update_agent", time.Now(), &err)
-	out, err = s.updateAgent(ctx, r)
+	out, err = updateRow(ctx, s, scanAgent, `UPDATE agents SET
+		pool = ?, launch_token = ?, template = ?, instance_id = ?, agent_id = ?, state = ?,
+		reason = ?, created_at = ?, updated_at = ?, registered_at = ?, job_request_id = ?,
+		version = version + 1
+		WHERE name = ? AND version = ?
+		RETURNING `+agentColumns,
+		`SELECT version FROM agents WHERE name = ?`, r.Name, r.Version,
+		r.Pool, r.LaunchToken, r.Template, r.InstanceID, r.AgentID, string(r.State),
+		r.Reason, toDB(r.CreatedAt), toDB(r.UpdatedAt), toDB(r.RegisteredAt), r.JobRequestID)
 	if err != nil {
 		return store.AgentRecord{}, fmt.Errorf("sqlite: update agent %q: %w", r.Name, err)
 	}
 	return out, nil
 }
 
-func (s *Store) updateAgent(ctx context.Context, r store.AgentRecord) (store.AgentRecord, error) {
+// updateRow runs update, a versioned "UPDATE ... SET ..., version = version + 1 WHERE <key> = ?
+// AND version = ? RETURNING ...", in a transaction and scans the row it returns; the statement
+// is bound to set, then key and have (the WHERE's two placeholders come last). If no row matched
+// it reads the stored version with versionQuery ("SELECT version ... WHERE <key> = ?") under the
+// same lock, to tell a moved version (ErrConflict, with both versions) from a missing record
+// (ErrNotFound).
+func updateRow[R any](ctx context.Context, s *Store, scan func(scanner) (R, error), update, versionQuery, key string, have int64, set ...any) (R, error) {
+	var zero R
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return store.AgentRecord{}, err
+		return zero, err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	row := tx.QueryRowContext(ctx, `UPDATE agents SET
-		pool = ?, launch_token = ?, template = ?, instance_id = ?, agent_id = ?, state = ?,
-		reason = ?, created_at = ?, updated_at = ?, registered_at = ?, job_request_id = ?,
-		version = version + 1
-		WHERE name = ? AND version = ?
-		RETURNING `+agentColumns,
-		r.Pool, r.LaunchToken, r.Template, r.InstanceID, r.AgentID, string(r.State),
-		r.Reason, toDB(r.CreatedAt), toDB(r.UpdatedAt), toDB(r.RegisteredAt), r.JobRequestID,
-		r.Name, r.Version)
-	out, err := scanAgent(row)
+	out, err := scan(tx.QueryRowContext(ctx, update, append(set, key, have)...))
 	if errors.Is(err, sql.ErrNoRows) {
-		// Nothing matched: tell a moved version from a missing record, under the same lock.
 		var stored int64
-		switch err := tx.QueryRowContext(ctx, `SELECT version FROM agents WHERE name = ?`, r.Name).Scan(&stored); {
+		switch err := tx.QueryRowContext(ctx, versionQuery, key).Scan(&stored); {
 		case errors.Is(err, sql.ErrNoRows):
-			return store.AgentRecord{}, store.ErrNotFound
+			return zero, store.ErrNotFound
 		case err != nil:
-			return store.AgentRecord{}, err
+			return zero, err
 		}
-		return store.AgentRecord{}, fmt.Errorf("have version %d, stored %d: %w", r.Version, stored, store.ErrConflict)
+		return zero, fmt.Errorf("have version %d, stored %d: %w", have, stored, store.ErrConflict)
 	}
 	if err != nil {
-		return store.AgentRecord{}, err
+		return zero, err
 	}
 	return out, tx.Commit()
 }

@@ -60,50 +60,25 @@ func (s *Store) GetVM(ctx context.Context, instanceID string) (r store.VMRecord,
 // UpdateVM writes r if r.Version is the stored version, and returns the record as stored.
 func (s *Store) UpdateVM(ctx context.Context, r store.VMRecord) (out store.VMRecord, err error) {
 	defer s.m.observe("update_vm", time.Now(), &err)
-	out, err = s.updateVM(ctx, r)
+	tags, err := tagsToDB(r.Tags)
 	if err != nil {
 		return store.VMRecord{}, fmt.Errorf("sqlite: update VM record %q: %w", r.InstanceID, err)
 	}
-	return out, nil
-}
-
-func (s *Store) updateVM(ctx context.Context, r store.VMRecord) (store.VMRecord, error) {
-	tags, err := tagsToDB(r.Tags)
-	if err != nil {
-		return store.VMRecord{}, err
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return store.VMRecord{}, err
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	row := tx.QueryRowContext(ctx, `UPDATE vm_resources SET
+	out, err = updateRow(ctx, s, scanVM, `UPDATE vm_resources SET
 		auto_scaling_group = ?, project = ?, environment = ?, environment_id = ?, resource_name = ?,
 		resource_id = ?, pool_id = ?, agent_id = ?, tags = ?, state = ?, reason = ?,
 		lifecycle_hook = ?, lifecycle_token = ?, created_at = ?, updated_at = ?, expires_at = ?,
 		version = version + 1
 		WHERE instance_id = ? AND version = ?
 		RETURNING `+vmColumns,
+		`SELECT version FROM vm_resources WHERE instance_id = ?`, r.InstanceID, r.Version,
 		r.AutoScalingGroup, r.Project, r.Environment, r.EnvironmentID, r.ResourceName,
 		r.ResourceID, r.PoolID, r.AgentID, tags, string(r.State), r.Reason,
-		r.LifecycleHook, r.LifecycleToken, toDB(r.CreatedAt), toDB(r.UpdatedAt), toDB(r.ExpiresAt),
-		r.InstanceID, r.Version)
-	out, err := scanVM(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Nothing matched: tell a moved version from a missing record, under the same lock.
-		var stored int64
-		switch err := tx.QueryRowContext(ctx, `SELECT version FROM vm_resources WHERE instance_id = ?`, r.InstanceID).Scan(&stored); {
-		case errors.Is(err, sql.ErrNoRows):
-			return store.VMRecord{}, store.ErrNotFound
-		case err != nil:
-			return store.VMRecord{}, err
-		}
-		return store.VMRecord{}, fmt.Errorf("have version %d, stored %d: %w", r.Version, stored, store.ErrConflict)
-	}
+		r.LifecycleHook, r.LifecycleToken, toDB(r.CreatedAt), toDB(r.UpdatedAt), toDB(r.ExpiresAt))
 	if err != nil {
-		return store.VMRecord{}, err
+		return store.VMRecord{}, fmt.Errorf("sqlite: update VM record %q: %w", r.InstanceID, err)
 	}
-	return out, tx.Commit()
+	return out, nil
 }
 
 // ListVMs returns the records matching f, by instance id.
