@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/adofleet/adofleet/internal/checks"
@@ -16,6 +15,7 @@ import (
 	"github.com/adofleet/adofleet/internal/controller"
 	"github.com/adofleet/adofleet/internal/notify"
 	"github.com/adofleet/adofleet/internal/provider"
+	"github.com/adofleet/adofleet/internal/secret"
 	"github.com/adofleet/adofleet/internal/store"
 )
 
@@ -35,12 +35,12 @@ type checksWiring struct {
 }
 
 // openChecks builds the callbacker over the check requests kept in st; nil when checks are off.
-func openChecks(ctx context.Context, cfg *config.Config, ac *aws.Config, client checks.ADO, st store.Store, events notify.Publisher, reg prometheus.Registerer, log *slog.Logger) (*checksWiring, error) {
+func openChecks(ctx context.Context, cfg *config.Config, secrets *secret.Registry, client checks.ADO, st store.Store, events notify.Publisher, reg prometheus.Registerer, log *slog.Logger) (*checksWiring, error) {
 	c := cfg.Checks
 	if !c.Enabled {
 		return nil, nil
 	}
-	auth, err := checksAuth(ctx, c, ac, log)
+	auth, err := checksAuth(ctx, c, secrets)
 	if err != nil {
 		return nil, err
 	}
@@ -55,29 +55,12 @@ func openChecks(ctx context.Context, cfg *config.Config, ac *aws.Config, client 
 	return &checksWiring{reqs: reqs, cb: cb, auth: auth, log: log}, nil
 }
 
-// checksAuth resolves the endpoint's credentials once, at start-up: a missing secret fails the
-// start rather than every call.
-func checksAuth(ctx context.Context, c config.Checks, ac *aws.Config, log *slog.Logger) (checks.Auth, error) {
-	secrets, err := newSecrets(ac, log)
-	if err != nil {
-		return checks.Auth{}, err
-	}
-	auth := checks.Auth{Username: c.Username, SecretHeader: c.SecretHeader}
-	if c.Password != "" {
-		v, err := secrets.Resolve(ctx, c.Password)
-		if err != nil {
-			return checks.Auth{}, fmt.Errorf("checks.password: %w", err)
-		}
-		auth.Password = v.Reveal()
-	}
-	if c.SharedSecret != "" {
-		v, err := secrets.Resolve(ctx, c.SharedSecret)
-		if err != nil {
-			return checks.Auth{}, fmt.Errorf("checks.sharedSecret: %w", err)
-		}
-		auth.Secret = v.Reveal()
-	}
-	return auth, nil
+// checksAuth resolves the endpoint's credentials once, at start-up.
+func checksAuth(ctx context.Context, c config.Checks, secrets *secret.Registry) (checks.Auth, error) {
+	return resolveWebhookAuth(ctx, secrets, webhookAuthConfig{
+		section: "checks", username: c.Username, passwordRef: c.Password, secretRef: c.SharedSecret,
+		secretHeader: c.SecretHeader,
+	})
 }
 
 // newChecksHandler is the POST /v1/checks/{pool} endpoint for cfg's pools, recording in reqs.

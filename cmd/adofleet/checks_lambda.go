@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/adofleet/adofleet/internal/checks"
+	"github.com/adofleet/adofleet/internal/config"
 )
 
 // checksPathPrefix is where the checks endpoint's path starts inside whatever path API Gateway
@@ -72,6 +73,17 @@ func (h *lambdaHandler) Checks(ctx context.Context, payload json.RawMessage) (an
 	return resp, nil
 }
 
+// checksLambdaConfig vets the config for the checks function before anything is opened.
+func checksLambdaConfig(cfg *config.Config) error {
+	if !cfg.Checks.Enabled {
+		return errors.New("lambda checks handler: checks.enabled is false in the config")
+	}
+	if cfg.Store.SQLite != nil {
+		return errors.New("lambda checks handler: store.sqlite lives in one execution environment's /tmp, so the reconcile function would never see the requests this function records; use store.dynamodb (or store.postgres), shared by both")
+	}
+	return nil
+}
+
 // checksEndpoint builds the endpoint once: the config, the store and the credentials only (no
 // ADO client, no providers: this function records requests; the reconcile function acts on them).
 func (h *lambdaHandler) checksEndpoint(ctx context.Context) (http.Handler, *slog.Logger, error) {
@@ -80,43 +92,18 @@ func (h *lambdaHandler) checksEndpoint(ctx context.Context) (http.Handler, *slog
 	if h.chk.endpoint != nil {
 		return h.chk.endpoint, h.chk.log, nil
 	}
-	cfg, err := h.loadConfig()
+	e, err := h.env(ctx, false, checksLambdaConfig)
 	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: load config: %w", err)
+		return nil, nil, err
 	}
-	if !cfg.Checks.Enabled {
-		return nil, nil, errors.New("lambda checks handler: checks.enabled is false in the config")
-	}
-	if cfg.Store.SQLite != nil {
-		return nil, nil, errors.New("lambda checks handler: store.sqlite lives in one execution environment's /tmp, so the reconcile function would never see the requests this function records; use store.dynamodb (or store.postgres), shared by both")
-	}
-	log, err := newLogger(h.logOut, cfg.Controller.LogLevel, true)
+	cfg, log := e.cfg, e.log
+	auth, err := checksAuth(ctx, cfg.Checks, e.base.secrets)
 	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: %w", err)
-	}
-	ac, err := loadAWS(ctx, cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: %w", err)
-	}
-	reg := newRegistry()
-	secrets, err := newSecrets(ac, log)
-	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: %w", err)
-	}
-	// The store lives as long as the execution environment; it is not closed between invocations.
-	st, err := openStore(ctx, cfg, ac, secrets, reg, log)
-	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: %w", err)
-	}
-	auth, err := checksAuth(ctx, cfg.Checks, ac, log)
-	if err != nil {
-		st.Close()
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
 	// No wake: the reconcile function reads the pending requests on its next run.
-	endpoint, err := newChecksHandler(cfg, auth, checks.NewStoreRequests(st), nil, reg, log)
+	endpoint, err := newChecksHandler(cfg, auth, checks.NewStoreRequests(e.base.store), nil, e.reg, log)
 	if err != nil {
-		st.Close()
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
 	h.chk.endpoint, h.chk.log = endpoint, log.With("component", "lambda")

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/secret"
@@ -61,14 +59,11 @@ func (t latestToken) Reveal() string {
 }
 
 // resolveCredentials resolves the organization's secrets once, so that a missing one fails
-// start-up, through refreshers that re-resolve them every secretTTL. ac (nil when no AWS part is
-// configured) backs ssm: and secretsmanager: references.
-func resolveCredentials(ctx context.Context, cfg *config.Config, ac *aws.Config, log *slog.Logger) (credentials, error) {
+// start-up, through refreshers that re-resolve them every secretTTL. reg resolves the references
+// (newSecrets: env:, file:, and the AWS schemes when AWS is configured).
+func resolveCredentials(ctx context.Context, cfg *config.Config, reg *secret.Registry, log *slog.Logger) (credentials, error) {
 	org := cfg.Organization
-	reg, err := newSecrets(ac, log)
-	if err != nil {
-		return credentials{}, err
-	}
+	var err error
 	opts := secret.RefreshOptions{TTL: org.SecretTTL.D(), Log: log}
 	refreshers := map[string]*secret.Refresher{} // one per reference: the agent token is often the PAT
 	get := func(field, ref string) (*secret.Refresher, error) {

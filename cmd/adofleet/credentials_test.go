@@ -42,7 +42,12 @@ func TestControllerCredentialRotates(t *testing.T) {
 			org.URL = srv.URL + "/fabrikam"
 			// A TTL of 1ns: every request re-resolves the reference, standing in for a TTL passing.
 			org.SecretTTL = config.Duration(time.Nanosecond)
-			creds, err := resolveCredentials(t.Context(), &config.Config{Organization: org}, nil, slog.New(slog.DiscardHandler))
+			log := slog.New(slog.DiscardHandler)
+			secrets, err := newSecrets(nil, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			creds, err := resolveCredentials(t.Context(), &config.Config{Organization: org}, secrets, log)
 			if err != nil {
 				t.Fatal(err)
 			}

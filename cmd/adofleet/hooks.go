@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,36 +11,25 @@ import (
 	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/controller"
 	"github.com/adofleet/adofleet/internal/notify"
+	"github.com/adofleet/adofleet/internal/secret"
 	"github.com/adofleet/adofleet/internal/servicehooks"
 )
 
 // openHooks builds the service-hook endpoint to mount at /v1/hooks/ado; nil when hooks are off.
 // Completed runs are published to events; a job waiting for an agent wakes every pool of ctrl.
-func openHooks(ctx context.Context, cfg *config.Config, ac *aws.Config, events notify.Publisher, ctrl *controller.Controller, reg prometheus.Registerer, log *slog.Logger) ([]mount, error) {
+func openHooks(ctx context.Context, cfg *config.Config, ac *aws.Config, secrets *secret.Registry, events notify.Publisher, ctrl *controller.Controller, reg prometheus.Registerer, log *slog.Logger) ([]mount, error) {
 	hc := cfg.Hooks
 	if hc == nil || !hc.Enabled {
 		return nil, nil
 	}
 	log = log.With("component", "servicehooks")
-	secrets, err := newSecrets(ac, log)
+	// Resolved once at start-up: a missing secret fails it rather than every delivery.
+	auth, err := resolveWebhookAuth(ctx, secrets, webhookAuthConfig{
+		section: "hooks", username: hc.Username, passwordRef: hc.Password, secretRef: hc.SharedSecret,
+		secretHeader: hc.SecretHeader,
+	})
 	if err != nil {
 		return nil, err
-	}
-	auth := servicehooks.Auth{Username: hc.Username, SecretHeader: hc.SecretHeader}
-	// Resolved once at start-up: a missing secret fails it rather than every delivery.
-	if hc.Password != "" {
-		v, err := secrets.Resolve(ctx, hc.Password)
-		if err != nil {
-			return nil, fmt.Errorf("hooks.password: %w", err)
-		}
-		auth.Password = v.Reveal()
-	}
-	if hc.SharedSecret != "" {
-		v, err := secrets.Resolve(ctx, hc.SharedSecret)
-		if err != nil {
-			return nil, fmt.Errorf("hooks.sharedSecret: %w", err)
-		}
-		auth.Secret = v.Reveal()
 	}
 	account, region := hooksAccount(ctx, cfg, ac, log)
 	h, err := servicehooks.NewHandler(servicehooks.Options{

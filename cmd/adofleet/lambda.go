@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/spf13/cobra"
 
-	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/controller"
 )
@@ -99,8 +98,9 @@ type lambdaHandler struct {
 	chkw *checksWiring // the callbacker the reconcile handler runs a round of; nil if checks are off
 	log  *slog.Logger
 
-	vm  lambdaVM     // the sqs handler's part and the scheduled VM reconcile (vmresources_lambda.go)
-	chk lambdaChecks // the checks handler's part (checks_lambda.go)
+	envs lambdaEnvCache // what every handler shares (lambda_env.go)
+	vm   lambdaVM       // the sqs handler's part and the scheduled VM reconcile (vmresources_lambda.go)
+	chk  lambdaChecks   // the checks handler's part (checks_lambda.go)
 	// vmConfigured: vmResources is set, so the scheduled function reconciles VM resources too.
 	vmConfigured bool
 }
@@ -239,64 +239,30 @@ func (h *lambdaHandler) controller(ctx context.Context) (*controller.Controller,
 	if h.ctrl != nil {
 		return h.ctrl, h.log, nil
 	}
-	cfg, err := h.loadConfig()
+	e, err := h.env(ctx, true, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: load config: %w", err)
+		return nil, nil, err
 	}
-	// JSON lines: CloudWatch Logs Insights parses them.
-	log, err := newLogger(h.logOut, cfg.Controller.LogLevel, true)
+	cfg, log, reg, b := e.cfg, e.log, e.reg, e.base
+	providers, err := buildProviders(cfg, b.ac, b.secrets, reg, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: %w", err)
-	}
-	ac, err := loadAWS(ctx, cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: %w", err)
-	}
-	creds, err := resolveCredentials(ctx, cfg, ac, log)
-	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: %w", err)
-	}
-	reg := newRegistry()
-	client, err := ado.New(ado.Options{
-		OrgURL: cfg.Organization.URL, Credential: creds.org.Get,
-		Timeout: cfg.Organization.Timeout.D(), Logger: log.With("component", "ado"), Registerer: reg,
-		UserAgent: "adofleet/" + version + " (lambda)",
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: ado client: %w", err)
-	}
-	secrets, err := newSecrets(ac, log)
-	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: %w", err)
-	}
-	// The store lives as long as the execution environment; it is not closed between invocations.
-	// store.dynamodb (or postgres) is shared by every environment; sqlite under /tmp is not.
-	st, err := openStore(ctx, cfg, ac, secrets, reg, log)
-	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: %w", err)
-	}
-	providers, err := buildProviders(cfg, ac, reg, log)
-	if err != nil {
-		st.Close()
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
 	// The pending check requests are demand and the callbacker answers them here; the checks
 	// function only records them. No notifications in Lambda yet: no events publisher.
-	chk, err := openChecks(ctx, cfg, ac, client, st, nil, reg, log)
+	chk, err := openChecks(ctx, cfg, b.secrets, b.client, b.store, nil, reg, log)
 	if err != nil {
-		st.Close()
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
 	copts := controller.Options{
-		ControllerID: cfg.Controller.ID, OrgURL: cfg.Organization.URL, ADO: client,
-		Providers: providers, Store: st, Pools: poolConfigs(cfg),
-		AgentToken: creds.agent.Reveal, Resync: cfg.Controller.Resync.D(),
+		ControllerID: cfg.Controller.ID, OrgURL: cfg.Organization.URL, ADO: b.client,
+		Providers: providers, Store: b.store, Pools: poolConfigs(cfg),
+		AgentToken: b.creds.agent.Reveal, Resync: cfg.Controller.Resync.D(),
 		Logger: log, Registerer: reg,
 	}
 	chk.controllerOptions(&copts)
 	ctrl, err := controller.New(copts)
 	if err != nil {
-		st.Close()
 		return nil, nil, fmt.Errorf("lambda: controller: %w", err)
 	}
 	h.ctrl, h.chkw, h.log = ctrl, chk, log.With("component", "lambda")

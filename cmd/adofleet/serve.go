@@ -10,12 +10,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
-	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/controller"
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/provider/local"
 	"github.com/adofleet/adofleet/internal/scaler"
+	"github.com/adofleet/adofleet/internal/secret"
 )
 
 func newServeCmd() *cobra.Command {
@@ -48,54 +48,31 @@ SIGTERM, leaving running agents to finish their jobs (they are found again by ta
 
 // runServe wires the config to the packages and runs until ctx ends.
 func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	ac, err := loadAWS(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	creds, err := resolveCredentials(ctx, cfg, ac, log)
-	if err != nil {
-		return err
-	}
 	reg := newRegistry()
 	// Every producer publishes through events, which drops events until notifications are
 	// connected with events.set(Publisher) once the store (the outbox) is open. wait runs last:
 	// a notifications stop deferred later runs before it, so defer it again after that stop.
 	events := newEventSink(log)
 	defer events.wait()
-	client, err := ado.New(ado.Options{
-		OrgURL: cfg.Organization.URL, Credential: creds.org.Get,
-		Timeout: cfg.Organization.Timeout.D(), Logger: log.With("component", "ado"), Registerer: reg,
-		UserAgent: "adofleet/" + version, OnThrottle: events.adoThrottled,
-	})
-	if err != nil {
-		return fmt.Errorf("ado client: %w", err)
-	}
-	storeSecrets, err := newSecrets(ac, log)
+	b, err := openBase(ctx, cfg, baseOptions{onThrottle: events.adoThrottled}, reg, log) // base.go
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, ac, storeSecrets, reg, log) // store.go
-	if err != nil {
-		return err
-	}
+	ac, client, st := b.ac, b.client, b.store
 	defer st.Close()
-	notifySecrets, err := newSecrets(ac, log)
-	if err != nil {
-		return err
-	}
-	publisher, stopNotify, err := openNotify(ctx, cfg, st, notifySecrets, reg, log)
+	publisher, stopNotify, err := openNotify(ctx, cfg, st, b.secrets, reg, log)
 	if err != nil {
 		return err
 	}
 	defer stopNotify()
 	defer events.wait() // publishes in flight finish before delivery stops
 	events.set(publisher)
-	providers, stopProviders, err := buildProvidersWithStop(cfg, ac, reg, log, provider.WithThrottleHook(events.providerThrottled))
+	providers, stopProviders, err := buildProvidersWithStop(cfg, ac, b.secrets, reg, log, provider.WithThrottleHook(events.providerThrottled))
 	if err != nil {
 		return err
 	}
 	defer stopProviders()
-	chk, err := openChecks(ctx, cfg, ac, client, st, events, reg, log)
+	chk, err := openChecks(ctx, cfg, b.secrets, client, st, events, reg, log)
 	if err != nil {
 		return err
 	}
@@ -103,7 +80,7 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	copts := controller.Options{
 		ControllerID: cfg.Controller.ID, OrgURL: cfg.Organization.URL, ADO: client,
 		Providers: providers, Store: st, Pools: poolConfigs(cfg),
-		AgentToken: creds.agent.Reveal, Resync: cfg.Controller.Resync.D(),
+		AgentToken: b.creds.agent.Reveal, Resync: cfg.Controller.Resync.D(),
 		Logger: log, Registerer: reg, Events: events,
 		JobWaitThreshold:   cfg.NotifyThresholds().JobWait.D(),
 		PoolAtMaxThreshold: cfg.NotifyThresholds().PoolAtMax.D(),
@@ -124,7 +101,7 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	hookMounts, err := openHooks(ctx, cfg, ac, events, ctrl, reg, log)
+	hookMounts, err := openHooks(ctx, cfg, ac, b.secrets, events, ctrl, reg, log)
 	if err != nil {
 		return err
 	}
@@ -170,9 +147,10 @@ func readiness(ctrl *controller.Controller) func() error {
 	}
 }
 
-// buildProviders registers the configured providers; ac is nil when no AWS part is configured.
-func buildProviders(cfg *config.Config, ac *aws.Config, reg prometheus.Registerer, log *slog.Logger) (*provider.Registry, error) {
-	providers, _, err := buildProvidersWithStop(cfg, ac, reg, log)
+// buildProviders registers the configured providers; ac is nil when no AWS part is configured,
+// and secrets resolves the providers' secret references (the aci registry password).
+func buildProviders(cfg *config.Config, ac *aws.Config, secrets *secret.Registry, reg prometheus.Registerer, log *slog.Logger) (*provider.Registry, error) {
+	providers, _, err := buildProvidersWithStop(cfg, ac, secrets, reg, log)
 	return providers, err
 }
 
@@ -180,7 +158,7 @@ func buildProviders(cfg *config.Config, ac *aws.Config, reg prometheus.Registere
 // serve and are found again by the next start; but the local provider with no workDir keeps its
 // agents' state in a temporary directory the next start cannot know, so they would be left running
 // unseen: stop terminates those.
-func buildProvidersWithStop(cfg *config.Config, ac *aws.Config, reg prometheus.Registerer, log *slog.Logger, instrument ...provider.InstrumentOption) (providers *provider.Registry, stop func(), err error) {
+func buildProvidersWithStop(cfg *config.Config, ac *aws.Config, secrets *secret.Registry, reg prometheus.Registerer, log *slog.Logger, instrument ...provider.InstrumentOption) (providers *provider.Registry, stop func(), err error) {
 	providers = provider.NewRegistry()
 	stop = func() {}
 	if lc := cfg.Providers.Local; lc != nil {
@@ -207,10 +185,6 @@ func buildProvidersWithStop(cfg *config.Config, ac *aws.Config, reg prometheus.R
 		}
 	}
 	if err := addAWSProviders(providers, cfg, ac, reg, log, instrument...); err != nil {
-		return nil, stop, err
-	}
-	secrets, err := newSecrets(ac, log)
-	if err != nil {
 		return nil, stop, err
 	}
 	if err := addAzureProviders(providers, cfg, secrets, reg, log); err != nil {

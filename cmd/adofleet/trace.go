@@ -81,14 +81,17 @@ agent took them) are left out.`,
 			if err != nil {
 				return err
 			}
-			creds, err := resolveCredentials(ctx, cfg, ac, log)
+			secrets, err := newSecrets(ac, log)
 			if err != nil {
 				return err
 			}
-			client, err := ado.New(ado.Options{OrgURL: cfg.Organization.URL, Credential: creds.org.Get,
-				Timeout: cfg.Organization.Timeout.D(), Logger: log.With("component", "ado"), UserAgent: "adofleet/" + version})
+			creds, err := resolveCredentials(ctx, cfg, secrets, log)
 			if err != nil {
-				return fmt.Errorf("ado client: %w", err)
+				return err
+			}
+			client, err := newADOClient(cfg, creds, "", nil, nil, log)
+			if err != nil {
+				return err
 			}
 			p, err := client.FindPool(ctx, pool)
 			if err != nil {

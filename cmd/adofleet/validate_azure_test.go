@@ -83,7 +83,11 @@ func TestBuildProvidersRegistersACI(t *testing.T) {
 	cfg.Providers.ACI.RegistryUsername, cfg.Providers.ACI.UserAssignedIdentityID = "puller", ""
 	cfg.Providers.ACI.RegistryPassword = "env:ADOFLEET_TEST_UNSET_ACR_PASSWORD"
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	providers, err := buildProviders(cfg, nil, prometheus.NewRegistry(), log)
+	secrets, err := newSecrets(nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	providers, err := buildProviders(cfg, nil, secrets, prometheus.NewRegistry(), log)
 	if err != nil {
 		t.Fatalf("buildProviders: %v", err)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
-	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/notify"
 	"github.com/adofleet/adofleet/internal/store"
@@ -209,53 +208,16 @@ do. The exit code is 1 when part of the reconcile failed (the report says which)
 // reconcileVMOnce builds what serve would (ADO client, store, manager) and reconciles once. The
 // report is nil when nothing could be reconciled.
 func reconcileVMOnce(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.Logger) (*vmresource.Report, error) {
-	ac, err := loadAWS(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
 	reg := prometheus.NewRegistry()
-	base, err := openVMBase(ctx, cfg, ac, "", reg, log)
+	b, err := openBase(ctx, cfg, baseOptions{}, reg, log) // base.go
 	if err != nil {
 		return nil, err
 	}
-	defer base.store.Close()
-	parts, err := newVMResources(cfg, ac, base.client, base.store, nil, dryRun, reg, log)
+	defer b.store.Close()
+	parts, err := newVMResources(cfg, b.ac, b.client, b.store, nil, dryRun, reg, log)
 	if err != nil {
 		return nil, err
 	}
 	rep, err := parts.manager.Reconcile(ctx)
 	return &rep, err
-}
-
-// vmBase is what the vmResources commands share with serve: the ADO client and the store.
-type vmBase struct {
-	client *ado.Client
-	store  store.Store
-}
-
-// openVMBase resolves the organization's credential and opens the ADO client and the configured
-// store, as serve does. uaSuffix marks the caller in the User-Agent (" (lambda)"). The caller
-// closes the store.
-func openVMBase(ctx context.Context, cfg *config.Config, ac *aws.Config, uaSuffix string, reg prometheus.Registerer, log *slog.Logger) (vmBase, error) {
-	creds, err := resolveCredentials(ctx, cfg, ac, log)
-	if err != nil {
-		return vmBase{}, err
-	}
-	client, err := ado.New(ado.Options{
-		OrgURL: cfg.Organization.URL, Credential: creds.org.Get,
-		Timeout: cfg.Organization.Timeout.D(), Logger: log.With("component", "ado"), Registerer: reg,
-		UserAgent: "adofleet/" + version + uaSuffix,
-	})
-	if err != nil {
-		return vmBase{}, fmt.Errorf("ado client: %w", err)
-	}
-	secrets, err := newSecrets(ac, log)
-	if err != nil {
-		return vmBase{}, err
-	}
-	st, err := openStore(ctx, cfg, ac, secrets, reg, log) // store.go
-	if err != nil {
-		return vmBase{}, err
-	}
-	return vmBase{client: client, store: st}, nil
 }

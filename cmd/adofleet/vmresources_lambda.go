@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/vmresource"
 )
 
@@ -74,30 +75,18 @@ func (h *lambdaHandler) vmConsumer(ctx context.Context) (*vmresource.Consumer, *
 	if h.vm.consumer != nil {
 		return h.vm.consumer, h.vm.log, nil
 	}
-	cfg, err := h.loadConfig()
+	e, err := h.env(ctx, true, func(cfg *config.Config) error {
+		if cfg.VMResources == nil {
+			return errors.New("lambda sqs handler: the config has no vmResources section (the environments whose lifecycle events this queue carries)")
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: load config: %w", err)
+		return nil, nil, err
 	}
-	if cfg.VMResources == nil {
-		return nil, nil, errors.New("lambda sqs handler: the config has no vmResources section (the environments whose lifecycle events this queue carries)")
-	}
-	log, err := newLogger(h.logOut, cfg.Controller.LogLevel, true)
+	cfg, log := e.cfg, e.log
+	parts, err := newVMResources(cfg, e.base.ac, e.base.client, e.base.store, nil, false, e.reg, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: %w", err)
-	}
-	ac, err := loadAWS(ctx, cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: %w", err)
-	}
-	reg := newRegistry()
-	// The store lives as long as the execution environment; it is not closed between invocations.
-	base, err := openVMBase(ctx, cfg, ac, " (lambda)", reg, log)
-	if err != nil {
-		return nil, nil, fmt.Errorf("lambda: %w", err)
-	}
-	parts, err := newVMResources(cfg, ac, base.client, base.store, nil, false, reg, log)
-	if err != nil {
-		base.store.Close()
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
 	h.vm.consumer, h.vm.manager, h.vm.log = parts.consumer, parts.manager, log.With("component", "lambda")
