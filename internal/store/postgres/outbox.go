@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -118,18 +117,15 @@ func (s *Store) UpdateMessage(ctx context.Context, m store.OutboxMessage) (out s
 	defer s.m.observe("update_message", time.Now(), &err)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	out, err = scanMessage(s.pool.QueryRow(ctx, s.q(`UPDATE {s}.outbox SET
+	out, err = updateRow(ctx, s, scanMessage, `UPDATE {s}.outbox SET
 		route = $3, dedup_key = $4, payload = $5, state = $6, attempts = $7, next_attempt = $8,
 		last_error = $9, created_at = $10, updated_at = $11, delivered_at = $12, expires_at = $13,
 		version = version + 1
 		WHERE id = $1 AND version = $2
-		RETURNING `+outboxColumns),
-		m.ID, m.Version,
+		RETURNING `+outboxColumns,
+		`SELECT version FROM {s}.outbox WHERE id = $1`, m.ID, m.Version,
 		m.Route, m.DedupKey, m.Payload, string(m.State), m.Attempts, toDB(m.NextAttempt),
-		m.LastError, toDB(m.CreatedAt), toDB(m.UpdatedAt), toDB(m.DeliveredAt), toDB(m.ExpiresAt)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = s.missedUpdate(ctx, `SELECT version FROM {s}.outbox WHERE id = $1`, m.ID, m.Version)
-	}
+		m.LastError, toDB(m.CreatedAt), toDB(m.UpdatedAt), toDB(m.DeliveredAt), toDB(m.ExpiresAt))
 	if err != nil {
 		return store.OutboxMessage{}, fmt.Errorf("postgres: update message %q: %w", m.ID, err)
 	}

@@ -111,44 +111,19 @@ func (s *Store) GetMessage(ctx context.Context, id string) (m store.OutboxMessag
 // UpdateMessage writes m if m.Version is the stored version, and returns it as stored.
 func (s *Store) UpdateMessage(ctx context.Context, m store.OutboxMessage) (out store.OutboxMessage, err error) {
 	defer s.m.observe("update_message", time.Now(), &err)
-	out, err = s.updateMessage(ctx, m)
-	if err != nil {
-		return store.OutboxMessage{}, fmt.Errorf("sqlite: update message %q: %w", m.ID, err)
-	}
-	return out, nil
-}
-
-func (s *Store) updateMessage(ctx context.Context, m store.OutboxMessage) (store.OutboxMessage, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return store.OutboxMessage{}, err
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	row := tx.QueryRowContext(ctx, `UPDATE outbox SET
+	out, err = updateRow(ctx, s, scanMessage, `UPDATE outbox SET
 		route = ?, dedup_key = ?, payload = ?, state = ?, attempts = ?, next_attempt = ?,
 		last_error = ?, created_at = ?, updated_at = ?, delivered_at = ?, expires_at = ?,
 		version = version + 1
 		WHERE id = ? AND version = ?
 		RETURNING `+outboxColumns,
+		`SELECT version FROM outbox WHERE id = ?`, m.ID, m.Version,
 		m.Route, m.DedupKey, payloadToDB(m.Payload), string(m.State), m.Attempts, toDB(m.NextAttempt),
-		m.LastError, toDB(m.CreatedAt), toDB(m.UpdatedAt), toDB(m.DeliveredAt), toDB(m.ExpiresAt),
-		m.ID, m.Version)
-	out, err := scanMessage(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Nothing matched: tell a moved version from a missing message, under the same lock.
-		var stored int64
-		switch err := tx.QueryRowContext(ctx, `SELECT version FROM outbox WHERE id = ?`, m.ID).Scan(&stored); {
-		case errors.Is(err, sql.ErrNoRows):
-			return store.OutboxMessage{}, store.ErrNotFound
-		case err != nil:
-			return store.OutboxMessage{}, err
-		}
-		return store.OutboxMessage{}, fmt.Errorf("have version %d, stored %d: %w", m.Version, stored, store.ErrConflict)
-	}
+		m.LastError, toDB(m.CreatedAt), toDB(m.UpdatedAt), toDB(m.DeliveredAt), toDB(m.ExpiresAt))
 	if err != nil {
-		return store.OutboxMessage{}, err
+		return store.OutboxMessage{}, fmt.Errorf("sqlite: update message %q: %w", m.ID, err)
 	}
-	return out, tx.Commit()
+	return out, nil
 }
 
 // CountMessages returns how many messages are in each state; states with none are absent.
