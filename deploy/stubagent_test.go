@@ -1,14 +1,10 @@
 package deploy_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -125,42 +121,18 @@ func stubConfigure(ctx context.Context, args []string) (int, error) {
 	if token == "" {
 		return 0, errors.New("config: VSTS_AGENT_INPUT_TOKEN is not set")
 	}
-	c := stubClient{base: strings.TrimRight(f["url"], "/"), token: token}
-	var pools struct {
-		Value []struct {
-			ID int `json:"id"`
-		} `json:"value"`
+	base := strings.TrimRight(f["url"], "/")
+	c := adosim.NewAgentClient(base, token, nil, nil)
+	poolID, err := c.FindPool(ctx, f["pool"])
+	if err != nil {
+		return 0, fmt.Errorf("config: %w", err)
 	}
-	if err := c.do(ctx, "GET", "/_apis/distributedtask/pools", url.Values{"poolName": {f["pool"]}}, nil, &pools); err != nil {
+	s := stubSettings{URL: base, PoolID: poolID, Name: f["agent"], Pool: f["pool"]}
+	// --replace: an agent of the same name is replaced (a PUT), as config.sh does.
+	s.AgentID, err = c.Register(ctx, s.PoolID, adosim.AgentRegistration{Name: s.Name, Capabilities: map[string]string{"Agent.OS": "Linux"}})
+	if err != nil {
 		return 0, err
 	}
-	if len(pools.Value) != 1 {
-		return 0, fmt.Errorf("config: pool %q not found", f["pool"])
-	}
-	s := stubSettings{URL: c.base, PoolID: pools.Value[0].ID, Name: f["agent"], Pool: f["pool"]}
-	agents := fmt.Sprintf("/_apis/distributedtask/pools/%d/agents", s.PoolID)
-	var found struct {
-		Value []struct {
-			ID int `json:"id"`
-		} `json:"value"`
-	}
-	if err := c.do(ctx, "GET", agents, url.Values{"agentName": {s.Name}}, nil, &found); err != nil {
-		return 0, err
-	}
-	in := map[string]any{"name": s.Name, "version": "4.255.0", "enabled": true, "maxParallelism": 1,
-		"systemCapabilities": map[string]string{"Agent.OS": "Linux"}}
-	var got struct {
-		ID int `json:"id"`
-	}
-	if len(found.Value) > 0 { // --replace
-		in["id"] = found.Value[0].ID
-		if err := c.do(ctx, "PUT", agents+"/"+strconv.Itoa(found.Value[0].ID), nil, in, &got); err != nil {
-			return 0, err
-		}
-	} else if err := c.do(ctx, "POST", agents, nil, in, &got); err != nil {
-		return 0, err
-	}
-	s.AgentID = got.ID
 	data, _ := json.Marshal(s)
 	if err := os.WriteFile(".agent", data, 0o600); err != nil {
 		return 0, err
@@ -204,52 +176,14 @@ func stubRemove(ctx context.Context) error {
 	if token == "" {
 		return errors.New("remove: VSTS_AGENT_INPUT_TOKEN is not set")
 	}
-	c := stubClient{base: s.URL, token: token}
+	c := adosim.NewAgentClient(s.URL, token, nil, nil)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := c.do(rctx, "DELETE", fmt.Sprintf("/_apis/distributedtask/pools/%d/agents/%d", s.PoolID, s.AgentID), nil, nil, nil); err != nil {
+	if err := c.DeleteAgent(rctx, s.PoolID, s.AgentID); err != nil {
 		return err
 	}
 	os.Remove(".agent")
 	return os.Remove(".credentials")
-}
-
-type stubClient struct{ base, token string }
-
-func (c stubClient) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
-	if q == nil {
-		q = url.Values{}
-	}
-	q.Set("api-version", "7.1")
-	var body io.Reader
-	if in != nil {
-		data, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path+"?"+q.Encode(), body)
-	if err != nil {
-		return err
-	}
-	req.SetBasicAuth("", c.token)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, data)
-	}
-	if out != nil && len(data) > 0 {
-		return json.Unmarshal(data, out)
-	}
-	return nil
 }
 
 // writeStubAgent writes config.sh and run.sh into dir, each exec'ing this test binary.

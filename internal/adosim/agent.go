@@ -100,14 +100,14 @@ func RunAgent(ctx context.Context, o AgentOptions) error {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{}
 	}
-	a := &simAgent{opts: o, log: o.Logger, c: &agentClient{base: strings.TrimRight(o.URL, "/"), token: o.Token, http: o.HTTPClient}}
+	a := &simAgent{opts: o, log: o.Logger, c: NewAgentClient(o.URL, o.Token, o.HTTPClient, RealClock{})}
 	return a.run(ctx)
 }
 
 type simAgent struct {
 	opts      AgentOptions
 	log       *slog.Logger
-	c         *agentClient
+	c         *AgentClient
 	poolID    int
 	agentID   int
 	sessionID string
@@ -132,7 +132,7 @@ func (a *simAgent) run(ctx context.Context) error {
 			return err
 		}
 		pctx, cancel := context.WithTimeout(ctx, a.opts.PollTimeout)
-		msg, err := a.c.getMessage(pctx, a.poolID, a.sessionID, last)
+		msg, err := a.c.GetMessage(pctx, a.poolID, a.sessionID, last)
 		cancel()
 		switch {
 		case err != nil && ctx.Err() != nil:
@@ -161,18 +161,18 @@ func (a *simAgent) run(ctx context.Context) error {
 		if msg == nil {
 			continue
 		}
-		last = msg.MessageID
+		last = msg.ID
 		dctx, cancel := a.call(ctx)
-		if err := a.c.deleteMessage(dctx, a.poolID, a.sessionID, msg.MessageID); err != nil {
-			a.log.Warn("acknowledge message failed", "message", msg.MessageID, "err", err)
+		if err := a.c.DeleteMessage(dctx, a.poolID, a.sessionID, msg.ID); err != nil {
+			a.log.Warn("acknowledge message failed", "message", msg.ID, "err", err)
 		}
 		cancel()
-		if msg.MessageType != JobMessageType {
+		if msg.Type != JobMessageType {
 			continue
 		}
-		var jm JobMessage
-		if err := json.Unmarshal([]byte(msg.Body), &jm); err != nil {
-			return fmt.Errorf("agent-sim: decode job message %d: %w", msg.MessageID, err)
+		jm, err := msg.Job()
+		if err != nil {
+			return fmt.Errorf("agent-sim: decode job message %d: %w", msg.ID, err)
 		}
 		if err := a.runJob(ctx, jm); err != nil {
 			return err
@@ -186,16 +186,14 @@ func (a *simAgent) run(ctx context.Context) error {
 func (a *simAgent) register(ctx context.Context) error {
 	cctx, cancel := a.call(ctx)
 	defer cancel()
-	poolID, err := a.c.findPool(cctx, a.opts.Pool)
+	poolID, err := a.c.FindPool(cctx, a.opts.Pool)
 	if err != nil {
 		return fmt.Errorf("agent-sim: %w", err)
 	}
 	a.poolID = poolID
-	enabled := true
-	agentID, err := a.c.register(cctx, poolID, wireAgentIn{
-		Name: a.opts.Name, Version: SimAgentVersion, OSDescription: runtime.GOOS + " (simulated)", Enabled: &enabled,
-		MaxParallelism: 1, ProvisioningState: "Provisioned", SystemCapabilities: a.capabilities(),
-		Authorization: &wireAuthorization{PublicKey: newPublicKey()},
+	agentID, err := a.c.Register(cctx, poolID, AgentRegistration{
+		Name: a.opts.Name, OSDescription: runtime.GOOS + " (simulated)", ProvisioningState: "Provisioned",
+		Capabilities: a.capabilities(), publicKey: newPublicKey(),
 	})
 	if err != nil {
 		return fmt.Errorf("agent-sim: register %q in pool %q: %w", a.opts.Name, a.opts.Pool, err)
@@ -225,9 +223,7 @@ func (a *simAgent) capabilities() map[string]string {
 func (a *simAgent) openSession(ctx context.Context) error {
 	for attempt := 1; ; attempt++ {
 		cctx, cancel := a.call(ctx)
-		id, err := a.c.createSession(cctx, a.poolID, wireSession{
-			OwnerName: a.opts.Name, Agent: &wireAgentRef{ID: a.agentID, Name: a.opts.Name, Version: SimAgentVersion, Enabled: true},
-		})
+		id, err := a.c.CreateSession(cctx, a.poolID, a.agentID, a.opts.Name)
 		cancel()
 		if err == nil {
 			a.sessionID = id
@@ -254,7 +250,7 @@ func (a *simAgent) closeSession() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := a.c.deleteSession(ctx, a.poolID, a.sessionID); err != nil {
+	if err := a.c.DeleteSession(ctx, a.poolID, a.sessionID); err != nil {
 		a.log.Warn("delete session failed", "err", err)
 	} else {
 		a.log.Info("agent offline")
@@ -282,7 +278,7 @@ work:
 			break work
 		case <-renew.C:
 			cctx, cancel := a.call(ctx)
-			if err := a.c.updateRequest(cctx, a.poolID, jm, ""); err != nil {
+			if err := a.c.UpdateRequest(cctx, a.poolID, jm, ""); err != nil {
 				log.Warn("renew lock failed", "err", err)
 			}
 			cancel()
@@ -293,7 +289,7 @@ work:
 	}
 	fctx, cancel := context.WithTimeout(context.Background(), agentCallTimeout)
 	defer cancel()
-	if err := a.c.updateRequest(fctx, a.poolID, jm, result); err != nil {
+	if err := a.c.UpdateRequest(fctx, a.poolID, jm, result); err != nil {
 		return fmt.Errorf("agent-sim: finish job request %d: %w", jm.RequestID, err)
 	}
 	log.Info("job finished", "result", result)

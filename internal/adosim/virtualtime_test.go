@@ -3,7 +3,6 @@ package adosim_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -11,17 +10,20 @@ import (
 	"github.com/adofleet/adofleet/internal/adosim"
 )
 
-// handlerTransport serves requests in memory: loopback sockets do not work inside a synctest
-// bubble, a direct call to the handler does.
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body == nil {
-		req.Body = http.NoBody
+// virtualOrg is an Org with pool "p" and an offline placeholder agent (so jobs stay queued until an
+// agent comes), served in process: loopback sockets do not work inside a synctest bubble, a direct
+// call to the handler does.
+func virtualOrg(t *testing.T, opts adosim.OrgOptions) (*adosim.Org, *adosim.Server, *http.Client) {
+	t.Helper()
+	org := adosim.NewOrg(opts)
+	if _, err := org.AddPool("p"); err != nil {
+		t.Fatal(err)
 	}
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, req)
-	return rec.Result(), nil
+	if _, err := org.AddAgent("p", adosim.AgentSpec{Name: "placeholder"}); err != nil {
+		t.Fatal(err)
+	}
+	srv := adosim.NewServer(org, adosim.ServerOptions{PAT: testPAT, MessagePollTimeout: 50 * time.Second})
+	return org, srv, &http.Client{Transport: adosim.InProcess{Handler: srv}}
 }
 
 // A long job outlives the session timeout and the lock duration: the agent's lock renewals must
@@ -29,15 +31,7 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 func TestLongJobKeptAliveByRenewals(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		org := adosim.NewOrg(adosim.OrgOptions{Seed: 5, SessionTimeout: 2 * time.Minute, LockDuration: 5 * time.Minute})
-		if _, err := org.AddPool("p"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := org.AddAgent("p", adosim.AgentSpec{Name: "placeholder"}); err != nil {
-			t.Fatal(err)
-		}
-		srv := adosim.NewServer(org, adosim.ServerOptions{PAT: testPAT, MessagePollTimeout: 50 * time.Second})
-		client := &http.Client{Transport: handlerTransport{srv}}
+		org, srv, client := virtualOrg(t, adosim.OrgOptions{Seed: 5, SessionTimeout: 2 * time.Minute, LockDuration: 5 * time.Minute})
 		const jobLen = 30*time.Minute + 10*time.Second // not a multiple of the renew interval
 		id, err := org.QueueJob("p", adosim.JobSpec{Duration: jobLen})
 		if err != nil {
@@ -71,15 +65,7 @@ func TestLongJobKeptAliveByRenewals(t *testing.T) {
 func TestSilentAgentLosesJobAfterSessionTimeout(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		org := adosim.NewOrg(adosim.OrgOptions{Seed: 6, SessionTimeout: 2 * time.Minute})
-		if _, err := org.AddPool("p"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := org.AddAgent("p", adosim.AgentSpec{Name: "placeholder"}); err != nil {
-			t.Fatal(err)
-		}
-		srv := adosim.NewServer(org, adosim.ServerOptions{PAT: testPAT, MessagePollTimeout: 50 * time.Second})
-		client := &http.Client{Transport: handlerTransport{srv}}
+		org, _, client := virtualOrg(t, adosim.OrgOptions{Seed: 6, SessionTimeout: 2 * time.Minute})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		id, _ := org.QueueJob("p", adosim.JobSpec{Duration: time.Hour})

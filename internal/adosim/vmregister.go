@@ -145,7 +145,7 @@ func RegisterVMResource(ctx context.Context, reg VMRegistration) (VMRegistered, 
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	c := &agentClient{base: strings.TrimRight(reg.OrgURL, "/"), token: reg.Token, http: hc}
+	c := NewAgentClient(reg.OrgURL, reg.Token, hc, nil)
 	var envs wireCollection[wireEnvironment]
 	if _, err := c.do(ctx, http.MethodGet, "/"+url.PathEscape(reg.Project)+"/_apis/distributedtask/environments",
 		url.Values{"name": {reg.Environment}}, nil, &envs); err != nil {

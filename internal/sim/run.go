@@ -57,7 +57,7 @@ type runner struct {
 	rnd   *rand.Rand
 	log   *slog.Logger
 	org   *adosim.Org
-	api   *agentAPI
+	api   *adosim.AgentClient
 	ctrl  *controller.Controller
 	prov  *simProvider
 	pools []string
@@ -150,8 +150,8 @@ func (r *runner) build(dbPath string) (func(), error) {
 	r.org = adosim.NewOrg(adosim.OrgOptions{Clock: adosim.ClockFunc(clock), Seed: r.cfg.Seed,
 		SessionTimeout: longTimeouts, LockDuration: longTimeouts})
 	srv := adosim.NewServer(r.org, adosim.ServerOptions{PAT: simPAT, MessagePollTimeout: time.Millisecond})
-	hc := &http.Client{Transport: inProcess{srv}}
-	r.api = &agentAPI{base: simOrgURL, token: simPAT, client: hc}
+	hc := &http.Client{Transport: adosim.InProcess{Handler: srv}}
+	r.api = adosim.NewAgentClient(simOrgURL, simPAT, hc, adosim.ClockFunc(clock))
 	client, err := ado.New(ado.Options{OrgURL: simOrgURL, PAT: simPAT, HTTPClient: hc, MaxRetries: -1})
 	if err != nil {
 		return nil, fmt.Errorf("sim: ado client: %w", err)
@@ -317,7 +317,7 @@ func (r *runner) boot(id string) error {
 	for k, v := range r.caps[a.pool] {
 		caps[k] = v
 	}
-	if err := r.api.register(r.ctx, r.ids[a.pool], a, caps); err != nil {
+	if err := a.register(r.ctx, r.api, r.ids[a.pool], caps); err != nil {
 		// The controller may have deleted the name meanwhile; the instance exits.
 		r.log.Warn("agent failed to register", "agent", a.name, "err", err)
 		a.state = agentGone
@@ -348,7 +348,7 @@ func (r *runner) dispatch() error {
 }
 
 func (r *runner) start(a *simAgent) error {
-	jm, err := r.api.receive(r.ctx, r.ids[a.pool], a)
+	jm, err := a.receive(r.ctx, r.api, r.ids[a.pool])
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
@@ -356,7 +356,7 @@ func (r *runner) start(a *simAgent) error {
 	if !ok {
 		return fmt.Errorf("sim: agent %q got request %d, which no trace job queued", a.name, jm.RequestID)
 	}
-	a.state, a.job, a.lockToken, a.jobIdx = agentBusy, jm.RequestID, jm.LockToken, idx
+	a.state, a.job, a.jobIdx = agentBusy, jm, idx
 	jr := &r.jobs[idx]
 	jr.started, jr.boot = r.now, a.inst.boot
 	r.q.schedule(&event{at: r.now.Add(r.cfg.Jobs[idx].Duration), kind: evFinish, name: a.name})
@@ -373,17 +373,17 @@ func (r *runner) jobDone(name string) error {
 	poolID := r.ids[a.pool]
 	once := !r.cfg.Policy.ReuseAgents
 	if once {
-		if err := r.api.closeSession(r.ctx, poolID, a); err != nil {
+		if err := a.closeSession(r.ctx, r.api, poolID); err != nil {
 			return fmt.Errorf("sim: %w", err)
 		}
 	}
-	if err := r.api.finish(r.ctx, poolID, a, "succeeded", r.now); err != nil {
+	if err := a.finish(r.ctx, r.api, poolID, "succeeded"); err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
 	r.jobs[a.jobIdx].finished = true
 	r.res.busyTime += r.cfg.Jobs[a.jobIdx].Duration
 	r.open--
-	a.job, a.lockToken = 0, ""
+	a.job = adosim.JobMessage{}
 	if once {
 		a.state = agentGone
 		r.prov.end(a.inst, "agent exited after its job")
@@ -413,12 +413,12 @@ func (r *runner) killAgent(in *instance, reason string) {
 			}
 			r.res.busyTime += r.now.Sub(r.jobs[a.jobIdx].started)
 			// ADO fails a job whose agent is lost; the pipeline's retry queues it again.
-			if err := r.api.finish(r.ctx, poolID, a, "failed", r.now); err != nil {
+			if err := a.finish(r.ctx, r.api, poolID, "failed"); err != nil {
 				r.log.Warn("failing the lost job", "agent", a.name, "err", err)
 			}
 			r.requeue(a.jobIdx)
 		}
-		if err := r.api.closeSession(r.ctx, poolID, a); err != nil {
+		if err := a.closeSession(r.ctx, r.api, poolID); err != nil {
 			r.log.Debug("session already gone", "agent", a.name, "err", err)
 		}
 		a.state = agentGone
