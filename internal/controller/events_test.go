@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/adofleet/adofleet/internal/controller"
 	"github.com/adofleet/adofleet/internal/notify"
 	"github.com/adofleet/adofleet/internal/notify/notifytest"
 	"github.com/adofleet/adofleet/internal/provider"
@@ -39,14 +40,25 @@ func alertPolicy() scaler.Policy {
 	return p
 }
 
-func TestStartFailurePublishesTheProviderReason(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, testPolicy(), false)
+// newEventsController builds a harness's controller publishing its events to a recorder, with
+// its options first adjusted by set (when not nil), and runs its first cycle.
+func newEventsController(t *testing.T, policy scaler.Policy, set func(*controller.Options)) (*harness, *controller.Controller, *notifytest.Recorder) {
+	t.Helper()
+	h := newHarness(t, policy, false)
 	rec := &notifytest.Recorder{}
 	opts := h.options(nil)
 	opts.Events = rec
+	if set != nil {
+		set(&opts)
+	}
 	c := h.newController(opts)
 	h.reconcile(c)
+	return h, c, rec
+}
+
+func TestStartFailurePublishesTheProviderReason(t *testing.T) {
+	t.Parallel()
+	h, c, rec := newEventsController(t, testPolicy(), nil)
 	h.queue(1, time.Second)
 	h.reconcile(c)
 	const why = "CannotPullContainerError: pull access denied"
@@ -68,12 +80,7 @@ func TestStartFailurePublishesTheProviderReason(t *testing.T) {
 
 func TestLaunchFailurePublishesOnePerAgent(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, testPolicy(), false)
-	rec := &notifytest.Recorder{}
-	opts := h.options(nil)
-	opts.Events = rec
-	c := h.newController(opts)
-	h.reconcile(c)
+	h, c, rec := newEventsController(t, testPolicy(), nil)
 	h.prov.FailAgent("linux-001", provider.ErrInvalidRequest)
 	h.queue(1, time.Second)
 	if res := h.reconcile(c); res.LaunchFailed != 1 {
@@ -95,12 +102,7 @@ func TestLaunchFailurePublishesOnePerAgent(t *testing.T) {
 func TestOrphanTerminatedIsPublished(t *testing.T) {
 	t.Parallel()
 	policy := testPolicy()
-	h := newHarness(t, policy, false) // the instance never registers an agent
-	rec := &notifytest.Recorder{}
-	opts := h.options(nil)
-	opts.Events = rec
-	c := h.newController(opts)
-	h.reconcile(c)
+	h, c, rec := newEventsController(t, policy, nil) // the instance never registers an agent
 	h.queue(1, time.Second)
 	h.reconcile(c)
 	h.clock.Advance(policy.RegistrationTimeout + time.Minute)
@@ -116,14 +118,10 @@ func TestOrphanTerminatedIsPublished(t *testing.T) {
 
 func TestJobWaitedLongOncePerJob(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, alertPolicy(), false)
-	rec := &notifytest.Recorder{}
-	opts := h.options(nil)
-	opts.Events = rec
-	opts.JobWaitThreshold = 5 * time.Minute
-	opts.PoolAtMaxThreshold = -1
-	c := h.newController(opts)
-	h.reconcile(c)
+	h, c, rec := newEventsController(t, alertPolicy(), func(opts *controller.Options) {
+		opts.JobWaitThreshold = 5 * time.Minute
+		opts.PoolAtMaxThreshold = -1
+	})
 	ids := h.queue(1, time.Second)
 	h.reconcile(c)
 
@@ -155,14 +153,10 @@ func TestJobWaitedLongOncePerJob(t *testing.T) {
 
 func TestPoolAtMaxOncePerEpisode(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, alertPolicy(), false)
-	rec := &notifytest.Recorder{}
-	opts := h.options(nil)
-	opts.Events = rec
-	opts.JobWaitThreshold = -1
-	opts.PoolAtMaxThreshold = 5 * time.Minute
-	c := h.newController(opts)
-	h.reconcile(c)
+	h, c, rec := newEventsController(t, alertPolicy(), func(opts *controller.Options) {
+		opts.JobWaitThreshold = -1
+		opts.PoolAtMaxThreshold = 5 * time.Minute
+	})
 	h.queue(2, time.Second)
 	h.reconcile(c) // launches the one agent max allows
 	h.reconcile(c) // sees the pool at max with jobs queued: the episode starts

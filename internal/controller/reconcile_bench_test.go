@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -66,62 +67,64 @@ func benchReconcile(b *testing.B, sh benchShape, replay bool) {
 	s.replay.Store(replay)
 	ctx := b.Context()
 	s.cycle(b) // records the answers for replay
-	calls := 0
-	s.bytes.Store(0)
-	cpu0, cpuOK := processCPU()
-	b.ReportAllocs()
-	for b.Loop() {
+	s.measure(b, func() int {
 		res, err := s.ctrl.ReconcileOnce(ctx, benchPool)
 		if err != nil {
 			b.Fatalf("ReconcileOnce: %v", err)
 		}
-		calls += res.ADOCalls
-	}
-	// CPU of the whole process (GC and, with ado=sim, the simulator included): what issue 7's
-	// target is stated in, and less disturbed than wall time by other work on a shared machine.
-	if cpu1, ok := processCPU(); ok && cpuOK {
-		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
-	}
-	b.ReportMetric(float64(calls)/float64(b.N), "ado-calls/op")
-	b.ReportMetric(float64(s.bytes.Load())/float64(b.N), "ado-resp-bytes/op")
+		return res.ADOCalls
+	})
 	s.checkSteady(b)
 }
 
-// benchStack is the real stack around one controller, as the tests build it: the ADO simulator
-// over loopback HTTP, the real ADO client, the fake provider and a SQLite file.
-type benchStack struct {
+// benchADO is what the benchmark stacks share: the ADO simulator over loopback HTTP (or, with
+// replay set, its recorded answers), and the bytes of the answers the controller's ADO client read.
+type benchADO struct {
 	org   *adosim.Org
 	sim   *adosim.Server
 	url   string
-	ctrl  *controller.Controller
-	prov  *fake.Provider
 	bytes atomic.Int64 // response bytes the ADO client read
-	shape benchShape
 	// replay serves each GET from the first answer the simulator gave to its URL.
 	replay   atomic.Bool
 	recorded sync.Map // URL -> []byte
 }
 
-// ServeHTTP is the ADO the controller talks to: the simulator, or with replay its recorded answers.
-func (s *benchStack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	serveRecorded(w, r, s.sim, &s.replay, &s.recorded)
-}
-
-// newBenchStack brings a pool to the steady state of sh.
-func newBenchStack(b *testing.B, sh benchShape) *benchStack {
+// start serves a new simulated organization over loopback HTTP.
+func (s *benchADO) start(b *testing.B) {
 	b.Helper()
-	ctx := b.Context()
-	s := &benchStack{prov: fake.New(), shape: sh}
-	agents := sh.busy + sh.idle
 	s.org = adosim.NewOrg(adosim.OrgOptions{Seed: 1, SessionTimeout: benchLong, LockDuration: benchLong})
-	poolID, err := s.org.AddPool(benchPool)
-	if err != nil {
-		b.Fatalf("AddPool: %v", err)
-	}
 	s.sim = adosim.NewServer(s.org, adosim.ServerOptions{PAT: benchPAT})
 	srv := httptest.NewServer(s)
 	b.Cleanup(srv.Close)
 	s.url = srv.URL + "/" + s.org.Name()
+}
+
+// ServeHTTP is the ADO the controller talks to: the simulator, or with replay its recorded answers.
+func (s *benchADO) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.replay.Load() || r.Method != http.MethodGet {
+		s.sim.ServeHTTP(w, r)
+		return
+	}
+	body, ok := s.recorded.Load(r.URL.String())
+	if !ok {
+		rec := httptest.NewRecorder()
+		s.sim.ServeHTTP(rec, r)
+		if rec.Code != http.StatusOK {
+			http.Error(w, rec.Body.String(), rec.Code)
+			return
+		}
+		body, _ = s.recorded.LoadOrStore(r.URL.String(), rec.Body.Bytes())
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8; api-version=7.1")
+	_, _ = w.Write(body.([]byte))
+}
+
+// newController makes the controller of pools, over this ADO (its own client, counting the bytes
+// it reads) and a new SQLite file, and puts the placeholders in place first, or ADO (and the
+// simulator) fail jobs queued in an empty pool. Only the controller holds the client.
+func (s *benchADO) newController(b *testing.B, provs controller.ProviderMap, pools []controller.PoolConfig, names func(pool string) string) *controller.Controller {
+	b.Helper()
+	ctx := b.Context()
 	client, err := ado.New(ado.Options{OrgURL: s.url, PAT: benchPAT, Timeout: time.Minute,
 		HTTPClient: &http.Client{Transport: countingTransport{next: http.DefaultTransport, n: &s.bytes}}})
 	if err != nil {
@@ -132,54 +135,127 @@ func newBenchStack(b *testing.B, sh benchShape) *benchStack {
 		b.Fatalf("sqlite.Open: %v", err)
 	}
 	b.Cleanup(func() { _ = st.Close() })
+	ctrl, err := controller.New(controller.Options{
+		ControllerID: "bench",
+		OrgURL:       s.url,
+		ADO:          client,
+		Providers:    provs,
+		Store:        st,
+		Pools:        pools,
+		AgentToken:   func() string { return benchPAT },
+		Logger:       slog.New(slog.DiscardHandler),
+		NameFunc:     names,
+	})
+	if err != nil {
+		b.Fatalf("controller.New: %v", err)
+	}
+	if err := ctrl.EnsurePlaceholders(ctx); err != nil {
+		b.Fatalf("EnsurePlaceholders: %v", err)
+	}
+	return ctrl
+}
 
+// measure is the benchmark loop: op is one cycle and returns its ADO calls. Besides time and
+// allocations it reports per op the process CPU, the ADO calls and the bytes of ADO answers.
+func (s *benchADO) measure(b *testing.B, op func() (adoCalls int)) {
+	s.bytes.Store(0)
+	calls := 0
+	cpu0, cpuOK := processCPU()
+	b.ReportAllocs()
+	for b.Loop() {
+		calls += op()
+	}
+	// CPU of the whole process (GC and, with ado=sim, the simulator included): what issue 7's
+	// target is stated in, and less disturbed than wall time by other work on a shared machine.
+	if cpu1, ok := processCPU(); ok && cpuOK {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+	}
+	b.ReportMetric(float64(calls)/float64(b.N), "ado-calls/op")
+	b.ReportMetric(float64(s.bytes.Load())/float64(b.N), "ado-resp-bytes/op")
+}
+
+func (s *benchADO) queue(b *testing.B, pool string, n int) {
+	b.Helper()
+	for range n {
+		if _, err := s.org.QueueJob(pool, adosim.JobSpec{Demands: []string{"docker"}, Duration: benchLong}); err != nil {
+			b.Fatalf("QueueJob(%s): %v", pool, err)
+		}
+	}
+}
+
+// connect registers an agent and opens its session through the simulator's agent protocol
+// (in-process: this is setup, not what is measured).
+func (s *benchADO) connect(b *testing.B, pool string, poolID int, name string) {
+	id, err := s.org.AddAgent(pool, adosim.AgentSpec{Name: name, SystemCapabilities: map[string]string{"docker": "/usr/bin/docker"}})
+	if err != nil {
+		b.Errorf("AddAgent %s: %v", name, err)
+		return
+	}
+	body := fmt.Sprintf(`{"ownerName":"bench","agent":{"id":%d}}`, id)
+	req := httptest.NewRequest(http.MethodPost,
+		fmt.Sprintf("%s/_apis/distributedtask/pools/%d/sessions?api-version=7.1", s.url, poolID), strings.NewReader(body))
+	req.SetBasicAuth("", benchPAT)
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	s.sim.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		b.Errorf("create session for %s: status %d: %s", name, rec.Code, rec.Body)
+	}
+}
+
+// unsteady describes res unless it shows the pool in the steady state of want, planning nothing.
+func unsteady(res controller.Result, want benchShape) string {
+	got := res.Counts
+	if got.Agents.Busy != want.busy || got.Agents.Idle != want.idle || got.QueuedJobs != want.queued ||
+		got.Agents.Starting != want.queued || !res.Plan.Empty() || res.Launched != 0 {
+		return fmt.Sprintf("busy %d, idle %d, queued %d, starting %d, plan %+v, launched %d",
+			got.Agents.Busy, got.Agents.Idle, got.QueuedJobs, got.Agents.Starting, res.Plan, res.Launched)
+	}
+	return ""
+}
+
+// benchStack is the real stack around one controller, as the tests build it: the ADO simulator
+// over loopback HTTP, the real ADO client, the fake provider and a SQLite file.
+type benchStack struct {
+	benchADO
+	ctrl  *controller.Controller
+	prov  *fake.Provider
+	shape benchShape
+}
+
+// newBenchStack brings a pool to the steady state of sh.
+func newBenchStack(b *testing.B, sh benchShape) *benchStack {
+	b.Helper()
+	s := &benchStack{prov: fake.New(), shape: sh}
+	agents := sh.busy + sh.idle
+	s.start(b)
+	poolID, err := s.org.AddPool(benchPool)
+	if err != nil {
+		b.Fatalf("AddPool: %v", err)
+	}
 	// The first busy+idle instances register and come online at once (a session, no polling:
 	// their jobs stay assigned); later ones stay starting, as if still booting.
 	var launched atomic.Int64
 	s.prov.OnLaunch = func(inst provider.Instance, _ provider.LaunchRequest) {
 		if launched.Add(1) <= int64(agents) {
-			s.connect(b, poolID, inst.AgentName)
+			s.connect(b, benchPool, poolID, inst.AgentName)
 		}
 	}
 	var names atomic.Int64
-	s.ctrl, err = controller.New(controller.Options{
-		ControllerID: "bench",
-		OrgURL:       s.url,
-		ADO:          client,
-		Providers:    controller.ProviderMap{"fake": s.prov},
-		Store:        st,
-		Pools: []controller.PoolConfig{{Name: benchPool, Provider: "fake", Policy: scaler.Policy{
+	s.ctrl = s.newController(b, controller.ProviderMap{"fake": s.prov},
+		[]controller.PoolConfig{{Name: benchPool, Provider: "fake", Policy: scaler.Policy{
 			Min: sh.idle, Max: agents + sh.queued, IdleTimeout: benchLong, RegistrationTimeout: benchLong,
 			OneJobPerAgent: true, Capabilities: map[string]string{"docker": "true"},
 		}}},
-		AgentToken: func() string { return benchPAT },
-		Logger:     slog.New(slog.DiscardHandler),
-		NameFunc:   func(string) string { return fmt.Sprintf("bench-%05d", names.Add(1)) },
-	})
-	if err != nil {
-		b.Fatalf("controller.New: %v", err)
-	}
-	// The placeholder first, or ADO (and the simulator) fail jobs queued in an empty pool.
-	if err := s.ctrl.EnsurePlaceholders(ctx); err != nil {
-		b.Fatalf("EnsurePlaceholders: %v", err)
-	}
-	s.queue(b, sh.busy)
+		func(string) string { return fmt.Sprintf("bench-%05d", names.Add(1)) })
+	s.queue(b, benchPool, sh.busy)
 	// Launches busy+idle agents; they register and the busy ones take the jobs. ADO lists at most
 	// 200 job requests, so a larger backlog takes a launch cycle per 200 jobs.
 	s.untilNoLaunch(b)
-	s.queue(b, sh.queued)
+	s.queue(b, benchPool, sh.queued)
 	s.untilNoLaunch(b) // launches one per queued job; they stay starting
 	s.checkSteady(b)
 	return s
-}
-
-func (s *benchStack) queue(b *testing.B, n int) {
-	b.Helper()
-	for range n {
-		if _, err := s.org.QueueJob(benchPool, adosim.JobSpec{Demands: []string{"docker"}, Duration: benchLong}); err != nil {
-			b.Fatalf("QueueJob: %v", err)
-		}
-	}
 }
 
 func (s *benchStack) cycle(b *testing.B) controller.Result {
@@ -207,22 +283,13 @@ func (s *benchStack) untilNoLaunch(b *testing.B) {
 	b.Fatal("setup: still launching after 50 cycles")
 }
 
-// connect registers an agent and opens its session (setup, not what is measured).
-func (s *benchStack) connect(b *testing.B, poolID int, name string) {
-	connectAgent(b, s.sim, s.org, s.url, benchPool, poolID, name)
-}
-
 // checkSteady fails unless one more cycle sees the steady state and plans nothing.
 func (s *benchStack) checkSteady(b *testing.B) {
 	b.Helper()
-	res := s.cycle(b)
-	got, want := res.Counts, s.shape
-	if got.Agents.Busy != want.busy || got.Agents.Idle != want.idle || got.QueuedJobs != want.queued ||
-		got.Agents.Starting != want.queued || !res.Plan.Empty() || res.Launched != 0 {
-		b.Fatalf("not steady: got busy %d, idle %d, queued %d, starting %d, plan %+v, launched %d; "+
-			"want busy %d, idle %d, queued %d, starting %d, empty plan",
-			got.Agents.Busy, got.Agents.Idle, got.QueuedJobs, got.Agents.Starting, res.Plan, res.Launched,
-			want.busy, want.idle, want.queued, want.queued)
+	want := s.shape
+	if got := unsteady(s.cycle(b), want); got != "" {
+		b.Fatalf("not steady: got %s; want busy %d, idle %d, queued %d, starting %d, empty plan",
+			got, want.busy, want.idle, want.queued, want.queued)
 	}
 }
 
