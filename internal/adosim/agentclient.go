@@ -26,6 +26,11 @@ func (t InProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	rec := httptest.NewRecorder()
 	t.Handler.ServeHTTP(rec, req)
+	// A real transport gives up when the request's context ends: the caller sees the context's
+	// error, never the half-written answer of a handler that stopped early (a hung request).
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
 	return rec.Result(), nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/adofleet/adofleet/internal/crashpoint"
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/scaler"
 	"github.com/adofleet/adofleet/internal/store"
@@ -49,6 +50,7 @@ func (cy *cycle) launch(ctx context.Context, n int, reason string) {
 	if len(recs) == 0 {
 		return
 	}
+	crashpoint.Hit("launch.after-intent")
 	cy.decide(ctx, scaler.ActionLaunch, plural(len(recs), "agent"), reason)
 	cy.startBatch(ctx, token, recs)
 }
@@ -104,6 +106,7 @@ func (cy *cycle) startBatch(ctx context.Context, token string, recs []*store.Age
 		Env:       cy.agentEnv(),
 		Resources: cfg.Resources,
 	})
+	crashpoint.Hit("launch.after-provider")
 	// The provider has answered: what it did is recorded even if ctx ended meanwhile (a shutdown
 	// signal, the cycle timeout), so the next cycle need not rediscover it.
 	rctx, cancel := recordContext(ctx)
@@ -127,12 +130,20 @@ func (cy *cycle) startBatch(ctx context.Context, token string, recs []*store.Age
 			}); uerr != nil {
 				cy.fail(uerr) // next cycle finds the instance by tag and records it then
 			}
+			crashpoint.Hit("launch.after-record")
 			continue
 		}
 		cause := launchFailure(err, partial, rec.Name)
 		if cause == nil || ctx.Err() != nil {
 			// Outcome unknown (cancelled, or the provider said nothing about this agent): keep
 			// the intent; the next cycle finds the instance or re-issues the same token.
+			continue
+		}
+		if !definiteFailure(cause, partial) && cy.now.Sub(rec.CreatedAt) < cfg.Policy.RegistrationTimeout {
+			// An untyped error (a timeout, a 5xx, a lost response) does not say nothing started:
+			// the intent stays and counts against max, and the next cycle finds the instance by
+			// tag or re-issues the same token, which the provider answers idempotently. Only
+			// after the registration timeout is it given up as failed.
 			continue
 		}
 		failed++
@@ -166,6 +177,14 @@ const recordTimeout = 10 * time.Second
 // outcome of a call that has returned, which a cancellation arriving now must not lose.
 func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+}
+
+// definiteFailure reports whether cause says the agent was not started: an entry of a partial
+// failure, or a whole batch refused for capacity or as invalid. Any other error leaves the
+// outcome unknown.
+func definiteFailure(cause error, partial *provider.PartialError) bool {
+	return partial != nil || errors.Is(cause, provider.ErrInsufficientCapacity) ||
+		errors.Is(cause, provider.ErrInvalidRequest)
 }
 
 // launchFailure is why agent did not start: its own entry of a partial failure, or the error of a

@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -274,11 +275,12 @@ func TestLaunchFailures(t *testing.T) {
 		h := newHarness(t, testPolicy(), false)
 		c := h.newController(h.options(nil))
 		h.reconcile(c)
-		h.prov.FailLaunch(1, errBoom)
+		invalid := fmt.Errorf("%w: boom", provider.ErrInvalidRequest)
+		h.prov.FailLaunch(1, invalid)
 		h.queue(2, time.Second)
 		res, err := c.ReconcileOnce(h.ctx, testPool)
-		if !errors.Is(err, errBoom) {
-			t.Errorf("cycle error = %v, want it to wrap %v", err, errBoom)
+		if !errors.Is(err, provider.ErrInvalidRequest) {
+			t.Errorf("cycle error = %v, want it to wrap %v", err, invalid)
 		}
 		if res.LaunchFailed != 2 {
 			t.Fatalf("failed %d, want 2", res.LaunchFailed)
@@ -292,7 +294,41 @@ func TestLaunchFailures(t *testing.T) {
 			t.Errorf("%d launch-failed decisions, want 2", got)
 		}
 		if res := h.reconcile(c); res.Launched != 2 {
-			t.Errorf("next cycle launched %d, want 2 (no backoff for a plain error)", res.Launched)
+			t.Errorf("next cycle launched %d, want 2 (no backoff for an invalid request)", res.Launched)
+		}
+	})
+	// An untyped error (a timeout, a lost response) does not say nothing started: the intents
+	// stay and the next cycle re-issues the same token; only past the registration timeout is the
+	// launch given up.
+	t.Run("outcome unknown", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, testPolicy(), false)
+		c := h.newController(h.options(nil))
+		h.reconcile(c)
+		h.prov.FailLaunch(1, errBoom)
+		h.queue(2, time.Second)
+		res, err := c.ReconcileOnce(h.ctx, testPool)
+		if !errors.Is(err, errBoom) || res.LaunchFailed != 0 {
+			t.Fatalf("cycle = %d failed, error %v; want 0 failed and an error wrapping %v", res.LaunchFailed, err, errBoom)
+		}
+		for name, r := range h.records() {
+			if r.State != store.StateLaunching {
+				t.Errorf("record %s = %s (%q), want launching", name, r.State, r.Reason)
+			}
+		}
+		if res := h.reconcile(c); res.Launched != 2 || res.Resumed != 2 {
+			t.Errorf("next cycle launched %d (resumed %d), want 2 re-issued with their token", res.Launched, res.Resumed)
+		}
+
+		h.queue(1, time.Second)
+		h.prov.FailLaunch(1, errBoom)
+		if res := h.reconcile(c); res.LaunchFailed != 0 {
+			t.Fatalf("failed %d, want 0", res.LaunchFailed)
+		}
+		h.clock.Advance(testPolicy().RegistrationTimeout + time.Second)
+		h.prov.FailLaunch(1, errBoom)
+		if res := h.reconcile(c); res.LaunchFailed != 1 {
+			t.Errorf("past the registration timeout failed %d, want 1", res.LaunchFailed)
 		}
 	})
 }

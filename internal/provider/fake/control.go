@@ -91,6 +91,7 @@ func (p *Provider) TerminatedIDs() []string {
 func (p *Provider) Instances() []provider.Instance {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.startLateLocked()
 	return p.snapshotLocked(p.order)
 }
 
@@ -98,6 +99,7 @@ func (p *Provider) Instances() []provider.Instance {
 func (p *Provider) Instance(id string) (provider.Instance, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.startLateLocked()
 	in, ok := p.instances[id]
 	if !ok {
 		return provider.Instance{}, false
@@ -109,6 +111,7 @@ func (p *Provider) Instance(id string) (provider.Instance, bool) {
 func (p *Provider) Running(pool string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.startLateLocked()
 	n := 0
 	for _, in := range p.instances {
 		if in.Pool == pool && in.State.Alive() {

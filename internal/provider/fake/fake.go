@@ -32,6 +32,9 @@ type Provider struct {
 	OnLaunch func(inst provider.Instance, req provider.LaunchRequest)
 	// OnTerminate is called once for each running instance that Terminate stops, without the lock.
 	OnTerminate func(inst provider.Instance)
+	// OnInterrupt is called once for each instance Interrupt ends (a spot interruption), without
+	// the lock.
+	OnInterrupt func(inst provider.Instance)
 	// Now stamps LaunchedAt. Default time.Now (fake time inside a synctest bubble).
 	Now func() time.Time
 
@@ -46,6 +49,8 @@ type Provider struct {
 	terminateErrs []error
 	listErrs      []error
 	agentErrs     map[string]error // agent name -> error, until ClearFailures
+
+	startAt map[string]time.Time // instance id -> when a late start (DelayStart) ends
 }
 
 type launchResult struct {
@@ -59,6 +64,7 @@ func New() *Provider {
 		instances: map[string]*provider.Instance{},
 		launches:  map[string]launchResult{},
 		agentErrs: map[string]error{},
+		startAt:   map[string]time.Time{},
 	}
 }
 
@@ -198,6 +204,7 @@ func (p *Provider) List(ctx context.Context, pool string) ([]provider.Instance, 
 		return nil, err
 	}
 	p.calls = append(p.calls, call)
+	p.startLateLocked()
 	var out []provider.Instance
 	for _, id := range p.order {
 		if in := p.instances[id]; in.Tags[provider.TagPool] == pool {
