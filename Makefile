@@ -29,6 +29,7 @@ deps:
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+	$(GO) test -count=1 -tags crashpoints ./internal/crashpoint
 
 vet:
 	$(GO) vet $(PKGS)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/adofleet/adofleet/internal/ado"
+	"github.com/adofleet/adofleet/internal/crashpoint"
 	"github.com/adofleet/adofleet/internal/scaler"
 	"github.com/adofleet/adofleet/internal/store"
 )
@@ -38,6 +39,7 @@ func (cy *cycle) drain(ctx context.Context, steps []scaler.Step) {
 			cy.fail(fmt.Errorf("drain %q: disable agent: %w", agent.Name, err))
 			continue
 		}
+		crashpoint.Hit("drain.after-disable")
 		id := agent.ID
 		if err := cy.update(ctx, rec, func(r *store.AgentRecord) {
 			r.State, r.Reason, r.AgentID = store.StateDraining, s.Reason, id
@@ -49,6 +51,7 @@ func (cy *cycle) drain(ctx context.Context, steps []scaler.Step) {
 			}
 			continue
 		}
+		crashpoint.Hit("drain.after-record")
 		cy.decide(ctx, scaler.ActionDrain, agent.Name, s.Reason)
 		cy.finishDrain(ctx, rec, agent.ID)
 	}
@@ -87,11 +90,13 @@ func (cy *cycle) finishDrain(ctx context.Context, rec *store.AgentRecord, agentI
 	if !cy.terminate(ctx, rec) {
 		return
 	}
+	crashpoint.Hit("drain.after-terminate")
 	if !gone {
 		if err := cy.ado.DeleteAgent(ctx, cy.poolID, agentID); err != nil {
 			cy.fail(fmt.Errorf("drain %q: delete agent: %w", rec.Name, err))
 			return
 		}
+		crashpoint.Hit("drain.after-delete")
 	}
 	if cy.markGone(ctx, rec, "drained: "+rec.Reason) {
 		cy.res.Drained++
@@ -146,10 +151,12 @@ func (cy *cycle) deleteStale(ctx context.Context, steps []scaler.Step) {
 		if !cy.terminate(ctx, rec) {
 			continue
 		}
+		crashpoint.Hit("stale.after-terminate")
 		if err := cy.ado.DeleteAgent(ctx, cy.poolID, agent.ID); err != nil {
 			cy.fail(fmt.Errorf("delete stale agent %q: %w", agent.Name, err))
 			continue
 		}
+		crashpoint.Hit("stale.after-delete")
 		cy.res.AgentsDeleted++
 		cy.decide(ctx, scaler.ActionDelete, agent.Name, s.Reason)
 		if rec.State != store.StateGone {
@@ -181,6 +188,7 @@ func (cy *cycle) terminateOrphans(ctx context.Context, steps []scaler.Step) {
 		cy.fail(fmt.Errorf("provider %q: terminate %s: %w", cy.p.cfg.Provider, plural(len(ids), "orphan instance"), err))
 		return
 	}
+	crashpoint.Hit("orphan.after-terminate")
 	for i, s := range kept {
 		cy.res.Terminated++
 		cy.decide(ctx, scaler.ActionTerminate, ids[i], s.Reason)
