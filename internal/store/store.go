@@ -102,6 +102,9 @@ type Store interface {
 	VMResources
 	Outbox
 	CheckRequests
+	// Leases: leader leases, and fencing of every write above made with a context carrying a
+	// store.Fence (see lease.go).
+	Leases
 
 	Close() error
 }

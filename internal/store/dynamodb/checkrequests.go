@@ -64,6 +64,10 @@ func (s *Store) DoneCheckRequest(ctx context.Context, key store.CallbackKey, o s
 	wrap := func(err error) error {
 		return fmt.Errorf("dynamodb: finish check request plan %q job %q task %q: %w", key.PlanID, key.JobID, key.TaskInstanceID, err)
 	}
+	g, err := s.guard(ctx)
+	if err != nil {
+		return wrap(err)
+	}
 	it, err := s.get(ctx, pkCheck, checkSK(key))
 	if err != nil {
 		return wrap(err)
@@ -77,15 +81,20 @@ func (s *Store) DoneCheckRequest(ctx context.Context, key store.CallbackKey, o s
 	}
 	req.AuthToken = ""
 	done := checkItem(req, &o, expiry(s.opts.Now().Add(s.opts.CheckRetention)))
+	in := &ddb.PutItemInput{
+		TableName: s.table, Item: done,
+		// Only over the request read: never recreate one that expired meanwhile.
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+	}
+	g.put(in)
 	err = s.call(ctx, func(ctx context.Context) error {
-		_, err := s.opts.Client.PutItem(ctx, &ddb.PutItemInput{
-			TableName: s.table, Item: done,
-			// Only over the request read: never recreate one that expired meanwhile.
-			ConditionExpression: aws.String("attribute_exists(pk)"),
-		})
+		_, err := s.opts.Client.PutItem(ctx, in)
 		return err
 	})
-	if err != nil && !conditionFailed(err) {
+	if conditionFailed(err) {
+		err = g.failed(ctx)
+	}
+	if err != nil {
 		return wrap(err)
 	}
 	return nil

@@ -16,6 +16,7 @@
 //	                                                          or "done:" + group(pool) + time(Outcome.At) + "#" + sk
 //	callback    "callback#" + key    "-"                      -
 //	dedup       "dedup#" + key       "-"                      -
+//	lease       "lease#" + name      "-"                      -
 //
 // group(s) is len(s) + ":" + s + "|", a prefix no other group's key starts with, so
 // begins_with(lsk, group(pool)) selects exactly one pool even when one pool's name extends
@@ -48,6 +49,15 @@
 // two writes suppresses that alert until dedupSince moves past the marker, which is the dedup
 // window. The marker holds the last enqueue, so callers give messages their enqueue time as
 // CreatedAt (an older CreatedAt would move the window back).
+//
+// # Leases and fencing
+//
+// A leader lease is one item, taken or renewed by a consistent read and a PutItem conditioned on
+// the exact state read (holder, token, expiry); it never expires, so its token never goes back.
+// A write made under a fence (store.WithFence) first reads the lease and is refused with
+// store.ErrFenced if the token moved on, and stamps the item with the token (attributes fence and
+// fenceLease) on the condition that the stored item has no newer one. This is not a transaction:
+// see fence.go and docs/ha.md for the window that remains and how the elector closes it.
 //
 // # Expiry
 //

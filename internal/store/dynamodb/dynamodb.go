@@ -185,33 +185,51 @@ func (s *Store) get(ctx context.Context, pk, sk string) (map[string]types.Attrib
 	return out.Item, nil
 }
 
-// create puts item if no item has its key; ErrConflict otherwise.
+// create puts item if no item has its key; ErrConflict otherwise (ErrFenced: see fence.go).
 func (s *Store) create(ctx context.Context, item map[string]types.AttributeValue) error {
-	err := s.call(ctx, func(ctx context.Context) error {
-		_, err := s.opts.Client.PutItem(ctx, &ddb.PutItemInput{
-			TableName: s.table, Item: item,
-			ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		})
+	g, err := s.guard(ctx)
+	if err != nil {
+		return err
+	}
+	in := &ddb.PutItemInput{
+		TableName: s.table, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}
+	g.put(in)
+	err = s.call(ctx, func(ctx context.Context) error {
+		_, err := s.opts.Client.PutItem(ctx, in)
 		return err
 	})
 	if conditionFailed(err) {
+		if err := g.failed(ctx); err != nil {
+			return err
+		}
 		return store.ErrConflict
 	}
 	return err
 }
 
 // replace puts item (whose version attribute is already version+1) if the stored item has
-// version; ErrConflict if it has another, ErrNotFound if there is none.
+// version; ErrConflict if it has another, ErrNotFound if there is none (ErrFenced: see fence.go).
 func (s *Store) replace(ctx context.Context, item map[string]types.AttributeValue, version int64) error {
-	err := s.call(ctx, func(ctx context.Context) error {
-		_, err := s.opts.Client.PutItem(ctx, &ddb.PutItemInput{
-			TableName: s.table, Item: item,
-			ConditionExpression:       aws.String("attribute_exists(pk) AND version = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(version)},
-		})
+	g, err := s.guard(ctx)
+	if err != nil {
+		return err
+	}
+	in := &ddb.PutItemInput{
+		TableName: s.table, Item: item,
+		ConditionExpression:       aws.String("attribute_exists(pk) AND version = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(version)},
+	}
+	g.put(in)
+	err = s.call(ctx, func(ctx context.Context) error {
+		_, err := s.opts.Client.PutItem(ctx, in)
 		return err
 	})
 	if !conditionFailed(err) {
+		return err
+	}
+	if err := g.failed(ctx); err != nil {
 		return err
 	}
 	// Tell a moved version from a missing record. A record deleted or created in between is
@@ -226,12 +244,25 @@ func (s *Store) replace(ctx context.Context, item map[string]types.AttributeValu
 	return fmt.Errorf("have version %d, stored %s: %w", version, numStr(cur["version"]), store.ErrConflict)
 }
 
-// remove deletes an item by key; an absent item is not an error.
+// remove deletes an item by key; an absent item is not an error (ErrFenced: see fence.go).
 func (s *Store) remove(ctx context.Context, pk, sk string) error {
-	return s.call(ctx, func(ctx context.Context) error {
-		_, err := s.opts.Client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: s.table, Key: key(pk, sk)})
+	g, err := s.guard(ctx)
+	if err != nil {
+		return err
+	}
+	in := &ddb.DeleteItemInput{TableName: s.table, Key: key(pk, sk)}
+	g.del(in)
+	err = s.call(ctx, func(ctx context.Context) error {
+		_, err := s.opts.Client.DeleteItem(ctx, in)
 		return err
 	})
+	if conditionFailed(err) { // only the fence conditions a delete
+		if err := g.failed(ctx); err != nil {
+			return err
+		}
+		return fmt.Errorf("item %s/%s was written under a newer fencing token: %w", pk, sk, store.ErrFenced)
+	}
+	return err
 }
 
 // query runs q to the end (or until limit items, if limit > 0), page by page, each page a call

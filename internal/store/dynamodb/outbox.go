@@ -59,20 +59,26 @@ func (s *Store) markDedup(ctx context.Context, m store.OutboxMessage, since time
 	it.s("message", m.ID)
 	it["at"] = num(m.CreatedAt.UnixMicro()) // the zero time too: a zero since still matches it
 	it.n(attrTTL, expiry(s.opts.Now().Add(s.opts.DedupRetention)))
+	g, err := s.guard(ctx)
+	if err != nil {
+		return false, nil, err
+	}
+	in := &ddb.PutItemInput{
+		TableName: s.table, Item: it,
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #at < :since"),
+		ExpressionAttributeNames:  map[string]string{"#at": "at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":since": num(since.UnixMicro())},
+		ReturnValues:              types.ReturnValueAllOld,
+	}
+	g.put(in)
 	var out *ddb.PutItemOutput
 	err = s.call(ctx, func(ctx context.Context) (err error) {
-		out, err = s.opts.Client.PutItem(ctx, &ddb.PutItemInput{
-			TableName: s.table, Item: it,
-			ConditionExpression:       aws.String("attribute_not_exists(pk) OR #at < :since"),
-			ExpressionAttributeNames:  map[string]string{"#at": "at"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":since": num(since.UnixMicro())},
-			ReturnValues:              types.ReturnValueAllOld,
-		})
+		out, err = s.opts.Client.PutItem(ctx, in)
 		return err
 	})
 	switch {
 	case conditionFailed(err):
-		return false, nil, nil
+		return false, nil, g.failed(ctx)
 	case err != nil:
 		return false, nil, err
 	}

@@ -24,7 +24,7 @@ func (s *Store) CreateAgent(ctx context.Context, r store.AgentRecord) (err error
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, s.q(`INSERT INTO {s}.agents (`+agentColumns+`)
+	tag, err := s.exec(ctx, s.q(`INSERT INTO {s}.agents (`+agentColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1)
 		ON CONFLICT (name) DO NOTHING`),
 		r.Name, r.Pool, r.LaunchToken, r.Template, r.InstanceID, r.AgentID, string(r.State), r.Reason,
@@ -74,19 +74,27 @@ func (s *Store) UpdateAgent(ctx context.Context, r store.AgentRecord) (out store
 // AND version = $2 RETURNING ...", and scans the row it returns; the statement is bound to key,
 // have, then set. If no row matched, missedUpdate tells why with versionQuery.
 func updateRow[R any](ctx context.Context, s *Store, scan func(pgx.Row) (R, error), update, versionQuery, key string, have int64, set ...any) (R, error) {
-	out, err := scan(s.pool.QueryRow(ctx, s.q(update), append([]any{key, have}, set...)...))
-	if errors.Is(err, pgx.ErrNoRows) {
+	var out R
+	err := s.write(ctx, func(db dbtx) error {
+		var err error
+		out, err = scan(db.QueryRow(ctx, s.q(update), append([]any{key, have}, set...)...))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return s.missedUpdate(ctx, db, versionQuery, key, have)
+		}
+		return err
+	})
+	if err != nil {
 		var zero R
-		return zero, s.missedUpdate(ctx, versionQuery, key, have)
+		return zero, err
 	}
-	return out, err
+	return out, nil
 }
 
 // missedUpdate explains a conditional UPDATE that matched no row: ErrNotFound if the key is
 // absent, ErrConflict (with both versions) if the stored version moved.
-func (s *Store) missedUpdate(ctx context.Context, versionQuery, key string, have int64) error {
+func (s *Store) missedUpdate(ctx context.Context, db dbtx, versionQuery, key string, have int64) error {
 	var stored int64
-	err := s.pool.QueryRow(ctx, s.q(versionQuery), key).Scan(&stored)
+	err := db.QueryRow(ctx, s.q(versionQuery), key).Scan(&stored)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return store.ErrNotFound
@@ -137,7 +145,7 @@ func (s *Store) DeleteAgent(ctx context.Context, name string) (err error) {
 	defer s.m.observe("delete_agent", time.Now(), &err)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	if _, err := s.pool.Exec(ctx, s.q(`DELETE FROM {s}.agents WHERE name = $1`), name); err != nil {
+	if _, err := s.exec(ctx, s.q(`DELETE FROM {s}.agents WHERE name = $1`), name); err != nil {
 		return fmt.Errorf("postgres: delete agent %q: %w", name, err)
 	}
 	return nil

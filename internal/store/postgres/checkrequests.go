@@ -24,7 +24,7 @@ func (s *Store) PutCheckRequest(ctx context.Context, r store.CheckRequest) (crea
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, s.q(`INSERT INTO {s}.check_requests (`+checkColumns+`, state)
+	tag, err := s.exec(ctx, s.q(`INSERT INTO {s}.check_requests (`+checkColumns+`, state)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending') ON CONFLICT DO NOTHING`),
 		k.PlanID, k.JobID, k.TaskInstanceID, r.Pool, r.PlanURL, r.ProjectID, r.HubName, r.TimelineID,
 		r.AuthToken, toDB(r.ReceivedAt))
@@ -59,7 +59,7 @@ func (s *Store) DoneCheckRequest(ctx context.Context, key store.CallbackKey, o s
 	defer s.m.observe("done_check_request", time.Now(), &err)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	if _, err := s.pool.Exec(ctx, s.q(`UPDATE {s}.check_requests SET state = 'done', auth_token = '',
+	if _, err := s.exec(ctx, s.q(`UPDATE {s}.check_requests SET state = 'done', auth_token = '',
 		result = $4, reason = $5, agent = $6, sent = $7, done_at = $8
 		WHERE plan_id = $1 AND job_id = $2 AND task_instance_id = $3`),
 		key.PlanID, key.JobID, key.TaskInstanceID, o.Result, o.Reason, o.Agent, o.Sent, toDB(o.At)); err != nil {

@@ -16,7 +16,7 @@ func (s *Store) AppendDecision(ctx context.Context, d store.Decision) (err error
 	defer s.m.observe("append_decision", time.Now(), &err)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	if _, err := s.pool.Exec(ctx, s.q(`INSERT INTO {s}.decisions (time, pool, action, target, reason) VALUES ($1, $2, $3, $4, $5)`),
+	if _, err := s.exec(ctx, s.q(`INSERT INTO {s}.decisions (time, pool, action, target, reason) VALUES ($1, $2, $3, $4, $5)`),
 		toDB(d.Time), d.Pool, d.Action, d.Target, d.Reason); err != nil {
 		return fmt.Errorf("postgres: append decision %s %q for pool %q: %w", d.Action, d.Target, d.Pool, err)
 	}
@@ -65,7 +65,7 @@ func (s *Store) ClaimCallback(ctx context.Context, key store.CallbackKey, result
 	defer s.m.observe("claim_callback", time.Now(), &err)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, s.q(`INSERT INTO {s}.callbacks (plan_id, job_id, task_instance_id, result, claimed_at)
+	tag, err := s.exec(ctx, s.q(`INSERT INTO {s}.callbacks (plan_id, job_id, task_instance_id, result, claimed_at)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`),
 		key.PlanID, key.JobID, key.TaskInstanceID, result, toDB(at))
 	if err != nil {

@@ -8,6 +8,10 @@
 //   - EnqueueMessage takes a transaction-scoped advisory lock on the alert's (route, dedup key),
 //     then checks for a recent duplicate and inserts in the same transaction, so two replicas
 //     enqueueing one alert store it once.
+//   - Leader leases (store.Leases) are rows of the leases table, taken by one upsert. A write made
+//     under a fence (store.WithFence) runs in a transaction that first reads the lease row FOR
+//     SHARE: a takeover waits for the write to finish, and a write after a takeover is refused
+//     with store.ErrFenced (see fence.go).
 //   - Every statement runs under the server-side statement_timeout (Options.Timeout), and every
 //     call under the caller's context and a client-side limit just past it; see Store.bound.
 //

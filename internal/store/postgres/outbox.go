@@ -36,7 +36,7 @@ func (s *Store) EnqueueMessage(ctx context.Context, m store.OutboxMessage, dedup
 }
 
 func (s *Store) enqueue(ctx context.Context, m store.OutboxMessage, dedupSince time.Time) (bool, error) {
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return false, err
 	}

@@ -13,7 +13,7 @@ func (s *Store) PruneAgents(ctx context.Context, before time.Time) (n int, err e
 	defer s.m.observe("prune_agents", time.Now(), &err)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, s.q(`DELETE FROM {s}.agents
+	tag, err := s.exec(ctx, s.q(`DELETE FROM {s}.agents
 		WHERE state = $1 AND (updated_at IS NULL OR updated_at < $2)`), string(store.StateGone), before)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: prune agents before %s: %w", before.UTC().Format(time.RFC3339), err)
@@ -30,7 +30,7 @@ func (s *Store) PruneDecisions(ctx context.Context, keep int) (n int, err error)
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, s.q(`DELETE FROM {s}.decisions WHERE id IN (
+	tag, err := s.exec(ctx, s.q(`DELETE FROM {s}.decisions WHERE id IN (
 		SELECT id FROM (
 			SELECT id, row_number() OVER (PARTITION BY pool ORDER BY time DESC NULLS LAST, id DESC) AS age
 			FROM {s}.decisions) ranked
@@ -47,7 +47,7 @@ func (s *Store) PruneVMs(ctx context.Context, now time.Time) (n int, err error) 
 	defer s.m.observe("prune_vms", time.Now(), &err)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, s.q(`DELETE FROM {s}.vm_records
+	tag, err := s.exec(ctx, s.q(`DELETE FROM {s}.vm_records
 		WHERE state = $1 AND expires_at IS NOT NULL AND expires_at < $2`), string(store.VMGone), now)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: prune VM records expired before %s: %w", now.UTC().Format(time.RFC3339), err)
@@ -61,7 +61,7 @@ func (s *Store) PruneMessages(ctx context.Context, now time.Time) (n int, err er
 	defer s.m.observe("prune_messages", time.Now(), &err)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, s.q(`DELETE FROM {s}.outbox
+	tag, err := s.exec(ctx, s.q(`DELETE FROM {s}.outbox
 		WHERE state = ANY($1) AND expires_at IS NOT NULL AND expires_at < $2`),
 		[]string{string(store.OutboxDelivered), string(store.OutboxDead)}, now)
 	if err != nil {

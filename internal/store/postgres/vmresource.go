@@ -25,7 +25,7 @@ func (s *Store) CreateVM(ctx context.Context, r store.VMRecord) (err error) {
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, s.q(`INSERT INTO {s}.vm_records (`+vmColumns+`)
+	tag, err := s.exec(ctx, s.q(`INSERT INTO {s}.vm_records (`+vmColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1)
 		ON CONFLICT (instance_id) DO NOTHING`),
 		r.InstanceID, r.AutoScalingGroup, r.Project, r.Environment, r.EnvironmentID,
@@ -120,7 +120,7 @@ func (s *Store) DeleteVM(ctx context.Context, instanceID string) (err error) {
 	defer s.m.observe("delete_vm", time.Now(), &err)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	if _, err := s.pool.Exec(ctx, s.q(`DELETE FROM {s}.vm_records WHERE instance_id = $1`), instanceID); err != nil {
+	if _, err := s.exec(ctx, s.q(`DELETE FROM {s}.vm_records WHERE instance_id = $1`), instanceID); err != nil {
 		return fmt.Errorf("postgres: delete VM record %q: %w", instanceID, err)
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/adofleet/adofleet/internal/store"
@@ -20,7 +19,7 @@ func (s *Store) CreateAgent(ctx context.Context, r store.AgentRecord) (err error
 	if r.Name == "" {
 		return errors.New("sqlite: create agent: empty name")
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO agents (`+agentColumns+`)
+	res, err := s.exec(ctx, `INSERT INTO agents (`+agentColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 		ON CONFLICT (name) DO NOTHING`,
 		r.Name, r.Pool, r.LaunchToken, r.Template, r.InstanceID, r.AgentID, string(r.State), r.Reason,
@@ -76,7 +75,7 @@ func (s *Store) UpdateAgent(ctx context.Context, r store.AgentRecord) (out store
 // (ErrNotFound).
 func updateRow[R any](ctx context.Context, s *Store, scan func(scanner) (R, error), update, versionQuery, key string, have int64, set ...any) (R, error) {
 	var zero R
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return zero, err
 	}
@@ -99,47 +98,21 @@ func updateRow[R any](ctx context.Context, s *Store, scan func(scanner) (R, erro
 }
 
 // ListAgents returns the pool's records ("" = every pool) in any of states (none = all), by name.
+// The pool's records are served from the list cache while the database is unchanged
+// (listcache.go) and filtered by state here.
 func (s *Store) ListAgents(ctx context.Context, pool string, states ...store.AgentState) (out []store.AgentRecord, err error) {
 	defer s.m.observe("list_agents", time.Now(), &err)
-	var (
-		where []string
-		args  []any
-	)
-	if pool != "" {
-		where, args = append(where, "pool = ?"), append(args, pool)
-	}
-	if len(states) > 0 {
-		where = append(where, "state IN (?"+strings.Repeat(", ?", len(states)-1)+")")
-		for _, st := range states {
-			args = append(args, string(st))
-		}
-	}
-	q := `SELECT ` + agentColumns + ` FROM agents`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	rows, err := s.r.QueryContext(ctx, q+` ORDER BY name`, args...)
+	recs, err := s.agents.list(ctx, pool)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list agents of pool %q: %w", pool, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanAgent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list agents of pool %q: %w", pool, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list agents of pool %q: %w", pool, err)
-	}
-	return out, nil
+	return filterStates(recs, states), nil
 }
 
 // DeleteAgent removes the record; an absent record is not an error.
 func (s *Store) DeleteAgent(ctx context.Context, name string) (err error) {
 	defer s.m.observe("delete_agent", time.Now(), &err)
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM agents WHERE name = ?`, name); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM agents WHERE name = ?`, name); err != nil {
 		return fmt.Errorf("sqlite: delete agent %q: %w", name, err)
 	}
 	return nil
@@ -148,7 +121,7 @@ func (s *Store) DeleteAgent(ctx context.Context, name string) (err error) {
 // PruneAgents deletes gone records last updated before before, and returns how many.
 func (s *Store) PruneAgents(ctx context.Context, before time.Time) (n int, err error) {
 	defer s.m.observe("prune_agents", time.Now(), &err)
-	res, err := s.w.ExecContext(ctx, `DELETE FROM agents
+	res, err := s.exec(ctx, `DELETE FROM agents
 		WHERE state = ? AND (updated_at IS NULL OR updated_at < ?)`, string(store.StateGone), before.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: prune agents before %s: %w", before.UTC().Format(time.RFC3339), err)

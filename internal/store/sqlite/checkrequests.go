@@ -17,7 +17,7 @@ func (s *Store) PutCheckRequest(ctx context.Context, r store.CheckRequest) (crea
 	if err := checkKey(k); err != nil {
 		return false, fmt.Errorf("sqlite: put check request: %w", err)
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO check_requests (plan_id, job_id, task_instance_id, pool,
+	res, err := s.exec(ctx, `INSERT INTO check_requests (plan_id, job_id, task_instance_id, pool,
 		plan_url, project_id, hub_name, timeline_id, auth_token, received_at, state)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') ON CONFLICT DO NOTHING`,
 		k.PlanID, k.JobID, k.TaskInstanceID, r.Pool, r.PlanURL, r.ProjectID, r.HubName, r.TimelineID,
@@ -69,7 +69,7 @@ func (s *Store) PendingCheckRequests(ctx context.Context, pool string) (out []st
 // DoneCheckRequest marks the request done with o and blanks its token; an unknown key is no error.
 func (s *Store) DoneCheckRequest(ctx context.Context, key store.CallbackKey, o store.CheckOutcome) (err error) {
 	defer s.m.observe("done_check_request", time.Now(), &err)
-	if _, err := s.w.ExecContext(ctx, `UPDATE check_requests SET state = 'done', auth_token = '', result = ?,
+	if _, err := s.exec(ctx, `UPDATE check_requests SET state = 'done', auth_token = '', result = ?,
 		reason = ?, agent = ?, sent = ?, done_at = ? WHERE plan_id = ? AND job_id = ? AND task_instance_id = ?`,
 		o.Result, o.Reason, o.Agent, o.Sent, toDB(o.At), key.PlanID, key.JobID, key.TaskInstanceID); err != nil {
 		return fmt.Errorf("sqlite: finish check request plan %q job %q task %q: %w", key.PlanID, key.JobID, key.TaskInstanceID, err)

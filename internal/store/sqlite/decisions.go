@@ -12,7 +12,7 @@ import (
 // AppendDecision records d.
 func (s *Store) AppendDecision(ctx context.Context, d store.Decision) (err error) {
 	defer s.m.observe("append_decision", time.Now(), &err)
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO decisions (time, pool, action, target, reason) VALUES (?, ?, ?, ?, ?)`,
+	if _, err := s.exec(ctx, `INSERT INTO decisions (time, pool, action, target, reason) VALUES (?, ?, ?, ?, ?)`,
 		toDB(d.Time), d.Pool, d.Action, d.Target, d.Reason); err != nil {
 		return fmt.Errorf("sqlite: append decision %s %q for pool %q: %w", d.Action, d.Target, d.Pool, err)
 	}
@@ -62,7 +62,7 @@ func (s *Store) PruneDecisions(ctx context.Context, keep int) (n int, err error)
 	if keep < 0 {
 		return 0, fmt.Errorf("sqlite: prune decisions: keep %d is negative", keep)
 	}
-	res, err := s.w.ExecContext(ctx, `DELETE FROM decisions WHERE id IN (
+	res, err := s.exec(ctx, `DELETE FROM decisions WHERE id IN (
 		SELECT id FROM (
 			SELECT id, row_number() OVER (PARTITION BY pool ORDER BY time DESC, id DESC) AS age
 			FROM decisions)
@@ -81,7 +81,7 @@ func (s *Store) PruneDecisions(ctx context.Context, keep int) (n int, err error)
 // primary key makes the insert the claim, so racing claimers cannot both win.
 func (s *Store) ClaimCallback(ctx context.Context, key store.CallbackKey, result string, at time.Time) (claimed bool, err error) {
 	defer s.m.observe("claim_callback", time.Now(), &err)
-	res, err := s.w.ExecContext(ctx, `INSERT INTO callbacks (plan_id, job_id, task_instance_id, result, claimed_at)
+	res, err := s.exec(ctx, `INSERT INTO callbacks (plan_id, job_id, task_instance_id, result, claimed_at)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		key.PlanID, key.JobID, key.TaskInstanceID, result, toDB(at))
 	if err != nil {

@@ -15,6 +15,10 @@
 // every commit, at a cost in write latency; choose it when a check callback must never be sent
 // twice even across a power loss.
 //
+// Leader leases (store.Leases) are rows of the leases table, taken by one upsert. A write made
+// under a fence (store.WithFence) reads the lease's token inside its own BEGIN IMMEDIATE
+// transaction, so no takeover can land between the check and the write (see fence.go).
+//
 // The schema is kept by numbered migrations (migrations/NNNN_name.sql), each applied in its own
 // transaction and recorded in the schema_migrations table. Open refuses a database whose
 // schema is newer than this binary knows, and a file that is not an SQLite database.

@@ -32,7 +32,7 @@ func (s *Store) EnqueueMessage(ctx context.Context, m store.OutboxMessage, dedup
 }
 
 func (s *Store) enqueue(ctx context.Context, m store.OutboxMessage, dedupSince time.Time) (bool, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -155,7 +155,7 @@ func (s *Store) CountMessages(ctx context.Context) (counts map[store.OutboxState
 // returns how many. Pending messages are never pruned, whatever their ExpiresAt.
 func (s *Store) PruneMessages(ctx context.Context, now time.Time) (n int, err error) {
 	defer s.m.observe("prune_messages", time.Now(), &err)
-	res, err := s.w.ExecContext(ctx, `DELETE FROM outbox
+	res, err := s.exec(ctx, `DELETE FROM outbox
 		WHERE state IN (?, ?) AND expires_at IS NOT NULL AND expires_at < ?`,
 		string(store.OutboxDelivered), string(store.OutboxDead), now.UnixMicro())
 	if err != nil {

@@ -66,6 +66,9 @@ type Store struct {
 	w    *sql.DB // exactly one connection: writes are serialized in this process
 	r    *sql.DB // read connections; WAL lets them run while the writer writes
 	m    *metrics
+	// agents caches ListAgents while the database is unchanged (listcache.go); it holds one
+	// connection of r.
+	agents *agentCache
 }
 
 // Open opens (creating if absent) the database at path and brings its schema up to date.
@@ -107,13 +110,13 @@ func open(ctx context.Context, path string, opts Options, schema int) (*Store, e
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %q readers: %w", path, err)
 	}
-	r.SetMaxOpenConns(opts.MaxReaders)
+	r.SetMaxOpenConns(opts.MaxReaders + 1) // +1: the list cache's own
 	r.SetMaxIdleConns(opts.MaxReaders)
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: open %q: %w", path, err), r.Close(), w.Close())
 	}
-	return &Store{path: path, w: w, r: r, m: m}, nil
+	return &Store{path: path, w: w, r: r, m: m, agents: newAgentCache(r)}, nil
 }
 
 // dsn is the driver's data source name: the file path, then per-connection settings.
@@ -205,5 +208,5 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the connections; the WAL is checkpointed into the file by the last one.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.agents.close(), s.r.Close(), s.w.Close())
 }

@@ -26,7 +26,7 @@ func (s *Store) CreateVM(ctx context.Context, r store.VMRecord) (err error) {
 	if err != nil {
 		return fmt.Errorf("sqlite: create VM record %q: %w", r.InstanceID, err)
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO vm_resources (`+vmColumns+`)
+	res, err := s.exec(ctx, `INSERT INTO vm_resources (`+vmColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 		ON CONFLICT (instance_id) DO NOTHING`,
 		r.InstanceID, r.AutoScalingGroup, r.Project, r.Environment, r.EnvironmentID,
@@ -125,7 +125,7 @@ func (s *Store) ListVMs(ctx context.Context, f store.VMFilter) (out []store.VMRe
 // DeleteVM removes the record; an absent record is not an error.
 func (s *Store) DeleteVM(ctx context.Context, instanceID string) (err error) {
 	defer s.m.observe("delete_vm", time.Now(), &err)
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM vm_resources WHERE instance_id = ?`, instanceID); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM vm_resources WHERE instance_id = ?`, instanceID); err != nil {
 		return fmt.Errorf("sqlite: delete VM record %q: %w", instanceID, err)
 	}
 	return nil
@@ -135,7 +135,7 @@ func (s *Store) DeleteVM(ctx context.Context, instanceID string) (err error) {
 // the other stores' TTL, done by the caller's housekeeping here.
 func (s *Store) PruneVMs(ctx context.Context, now time.Time) (n int, err error) {
 	defer s.m.observe("prune_vms", time.Now(), &err)
-	res, err := s.w.ExecContext(ctx, `DELETE FROM vm_resources
+	res, err := s.exec(ctx, `DELETE FROM vm_resources
 		WHERE state = ? AND expires_at IS NOT NULL AND expires_at < ?`, string(store.VMGone), now.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: prune VM records expired before %s: %w", now.UTC().Format(time.RFC3339), err)

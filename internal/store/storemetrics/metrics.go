@@ -29,7 +29,7 @@ func New(reg prometheus.Registerer, backend string) (*Metrics, error) {
 	m := &Metrics{
 		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "adofleet", Subsystem: "store", Name: "operations_total",
-			Help:        "State store calls by operation and result (ok, not_found, conflict, canceled, error).",
+			Help:        "State store calls by operation and result (ok, not_found, conflict, fenced, canceled, error).",
 			ConstLabels: labels,
 		}, []string{"operation", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -65,6 +65,8 @@ func result(err error) string {
 		return "not_found"
 	case errors.Is(err, store.ErrConflict):
 		return "conflict"
+	case errors.Is(err, store.ErrFenced):
+		return "fenced"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "canceled"
 	}

@@ -36,10 +36,12 @@ func TestOperations(t *testing.T) {
 	observe(m, "list_agents", context.Canceled)
 	observe(m, "list_agents", fmt.Errorf("query: %w", context.DeadlineExceeded))
 	observe(m, "create_agent", errors.New("disk full"))
+	observe(m, "delete_agent", fmt.Errorf("delete: %w", store.ErrFenced))
 	want := `
-# HELP adofleet_store_operations_total State store calls by operation and result (ok, not_found, conflict, canceled, error).
+# HELP adofleet_store_operations_total State store calls by operation and result (ok, not_found, conflict, fenced, canceled, error).
 # TYPE adofleet_store_operations_total counter
 adofleet_store_operations_total{backend="sqlite",operation="create_agent",result="error"} 1
+adofleet_store_operations_total{backend="sqlite",operation="delete_agent",result="fenced"} 1
 adofleet_store_operations_total{backend="sqlite",operation="get_agent",result="not_found"} 1
 adofleet_store_operations_total{backend="sqlite",operation="get_agent",result="ok"} 1
 adofleet_store_operations_total{backend="sqlite",operation="list_agents",result="canceled"} 2
@@ -115,7 +117,7 @@ func TestRegisterTwice(t *testing.T) {
 		observe(m, "get_agent", nil)
 	}
 	want := `
-# HELP adofleet_store_operations_total State store calls by operation and result (ok, not_found, conflict, canceled, error).
+# HELP adofleet_store_operations_total State store calls by operation and result (ok, not_found, conflict, fenced, canceled, error).
 # TYPE adofleet_store_operations_total counter
 adofleet_store_operations_total{backend="dynamodb",operation="get_agent",result="ok"} 1
 adofleet_store_operations_total{backend="sqlite",operation="get_agent",result="ok"} 2

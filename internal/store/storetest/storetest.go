@@ -1,7 +1,7 @@
 // Package storetest is the conformance suite every store.Store backend runs, so that the sqlite,
 // dynamodb and postgres stores agree on semantics (conditional writes, not-found, ordering, time
-// precision, exactly-once claims, outbox deduplication, check requests) and the controller can be
-// tested against any one of them.
+// precision, exactly-once claims, outbox deduplication, check requests, leader leases and fenced
+// writes) and the controller can be tested against any one of them.
 //
 // A backend's test calls Run with an Opener:
 //
@@ -97,6 +97,15 @@ func Run(t *testing.T, open Opener) {
 		{"CheckReopen", testCheckReopen},
 		{"CheckPutConcurrent", testCheckPutConcurrent},
 		{"CheckCanceledContext", testCheckCanceledContext},
+
+		{"LeaseAcquire", testLeaseAcquire},
+		{"LeaseRenew", testLeaseRenew},
+		{"LeaseConflict", testLeaseConflict},
+		{"LeaseTakeover", testLeaseTakeover},
+		{"LeaseRelease", testLeaseRelease},
+		{"LeaseConcurrent", testLeaseConcurrent},
+		{"FencedWriteRefused", testFencedWriteRefused},
+		{"FencedWriteCurrent", testFencedWriteCurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
