@@ -19,11 +19,20 @@ type listOf[T any] struct {
 	Value []T `json:"value"`
 }
 
-// agentQuery asks for what the controller decides on: capabilities (demand matching) and the
-// assigned and last completed requests (busy/idle).
+// agentQuery asks for one agent in full: capabilities and the assigned and last completed
+// requests.
 func agentQuery() url.Values {
+	q := listAgentsQuery()
+	q.Set("includeCapabilities", "true")
+	return q
+}
+
+// listAgentsQuery asks for what the controller decides on, the assigned and last completed
+// requests (busy/idle), and not for capabilities: nothing in adofleet reads an agent's
+// capabilities (the scaler matches demands against the pool's configured capabilities), and a
+// real agent's system capabilities are its whole environment, several KB per agent.
+func listAgentsQuery() url.Values {
 	return withVersion(url.Values{
-		"includeCapabilities":         {"true"},
 		"includeAssignedRequest":      {"true"},
 		"includeLastCompletedRequest": {"true"},
 	}, apiVersion)
@@ -71,18 +80,21 @@ func (c *Client) FindPool(ctx context.Context, name string) (Pool, error) {
 	}
 }
 
-// ListAgents returns a pool's agents with capabilities and assigned and last completed requests.
+// ListAgents returns a pool's agents without capabilities (it does not ask for them), each with
+// id, name, version, enabled, status, provisioningState, createdOn, statusChangedOn and
+// maxParallelism, and its assigned and last completed requests with only requestId, finishTime,
+// result and poolId. It is called for every pool every cycle; GetAgent returns one agent in full.
 func (c *Client) ListAgents(ctx context.Context, poolID int) ([]Agent, error) {
-	var out listOf[Agent]
+	var out listOf[leanAgent]
 	_, err := c.do(ctx, request{
 		op: "ListAgents", call: fmt.Sprintf("list agents in pool %d", poolID),
 		method: http.MethodGet, idempotent: true,
-		url: c.orgURL(poolPath(poolID)+"/agents", agentQuery()),
+		url: c.orgURL(poolPath(poolID)+"/agents", listAgentsQuery()),
 	}, &out)
 	if err != nil {
 		return nil, err // never a half-decoded list
 	}
-	return out.Value, nil
+	return leanAgents(out.Value), nil
 }
 
 // GetAgent returns one agent. The 7.1 spec documents this path only as "Get Pool Permission"

@@ -12,7 +12,8 @@ import "context"
 type API interface {
 	// FindPool returns the pool named name (GET _apis/distributedtask/pools?poolName=).
 	FindPool(ctx context.Context, name string) (Pool, error)
-	// ListAgents returns a pool's agents with capabilities and assigned request.
+	// ListAgents returns a pool's agents with their assigned and last completed requests, without
+	// capabilities (see Client.ListAgents for the fields it fills).
 	ListAgents(ctx context.Context, poolID int) ([]Agent, error)
 	// GetAgent returns one agent with capabilities and assigned request.
 	GetAgent(ctx context.Context, poolID, agentID int) (Agent, error)

@@ -76,11 +76,12 @@ func jobRequestsBody(b *testing.B, n, matched int) []byte {
 	})
 }
 
-// agentsBody is n agents with capabilities, half busy with an assigned request, half idle with a
-// last completed one, as ADO answers the controller's agent list.
-func agentsBody(b *testing.B, n int) []byte {
+// agentsBody is n agents, half busy with an assigned request, half idle with a last completed
+// one: with capabilities from agents.json, without (as ADO answers ListAgents' query) from
+// agents_list.json.
+func agentsBody(b *testing.B, file string, n int) []byte {
 	b.Helper()
-	return scaledBody(b, "agents.json", n, func(row map[string]any, i int) {
+	return scaledBody(b, file, n, func(row map[string]any, i int) {
 		row["id"], row["name"] = i+1, fmt.Sprintf("agent-%05d", i+1)
 	})
 }
@@ -106,7 +107,7 @@ func BenchmarkDecodeJobRequests(b *testing.B) {
 
 // BenchmarkDecodeAgents decodes one agent list answer of a 1,000-agent pool.
 func BenchmarkDecodeAgents(b *testing.B) {
-	body := agentsBody(b, 1_000)
+	body := agentsBody(b, "agents.json", 1_000)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -121,7 +122,7 @@ func BenchmarkDecodeAgents(b *testing.B) {
 // request, auth, metrics and body read on top of the decode.
 func BenchmarkClientList(b *testing.B) {
 	jobs := jobRequestsBody(b, ado.MaxJobRequestRows, 1)
-	agents := agentsBody(b, 1_000)
+	agents := agentsBody(b, "agents_list.json", 1_000)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		switch filepath.Base(r.URL.Path) {

@@ -18,6 +18,8 @@ func TestUnmarshalBodyMatchesEncodingJSON(t *testing.T) {
 		new  func() any
 	}{
 		{"agents.json", func() any { return new(listOf[Agent]) }},
+		{"agents.json", func() any { return new(listOf[leanAgent]) }},
+		{"agents_list.json", func() any { return new(listOf[leanAgent]) }},
 		{"jobrequests_unfinished.json", func() any { return new(listOf[JobRequest]) }},
 		{"jobrequests_unfinished.json", func() any { return new(listOf[leanJobRequest]) }},
 		{"jobrequests_top.json", func() any { return new(listOf[leanJobRequest]) }},

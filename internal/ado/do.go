@@ -79,6 +79,7 @@ func (c *Client) do(ctx context.Context, r request, out any) (http.Header, error
 					return nil, fmt.Errorf("ado: %s: %w", r.call, err)
 				}
 			}
+			recycleBody(res.body) // decoded: nothing refers to it (body.go)
 			return res.header, nil
 		}
 		if ctx.Err() != nil {
@@ -140,6 +141,8 @@ func decodeSuccess(res *response, out any, secrets []string) error {
 			res.status, ct, len(res.body))
 	}
 	if err := unmarshalBody(body, out); err != nil {
+		// A decode error can quote a value of the body (a bad timestamp): scrub the credential.
+		err = redacted(err, secrets)
 		if !isJSONType(ct) {
 			return fmt.Errorf("decode response: answer is %q, not JSON: %w", ct, err)
 		}
@@ -211,31 +214,6 @@ func (c *Client) attempt(ctx context.Context, r request, secrets []string) (*res
 		return res, nil
 	default:
 		return res, newError(r.call, r.method, resp.StatusCode, ct, data, secrets...)
-	}
-}
-
-// readBody reads at most maxBody+1 bytes of resp's body. With a Content-Length it reads into one
-// buffer of that size: io.ReadAll's doubling would allocate about twice a large list's size again
-// as garbage, every cycle.
-func readBody(resp *http.Response) ([]byte, error) {
-	r := io.LimitReader(resp.Body, maxBody+1)
-	n := resp.ContentLength
-	if n <= 0 || n > maxBody {
-		return io.ReadAll(r)
-	}
-	buf := make([]byte, 0, n+1) // +1: EOF is seen without growing
-	for {
-		if len(buf) == cap(buf) { // a longer body than announced: grow as append does
-			buf = append(buf, 0)[:len(buf)]
-		}
-		m, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+m]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // Sentinel errors, matched with errors.Is against an *Error (or a wrapped one).
@@ -71,15 +72,30 @@ func newError(call, method string, status int, contentType string, body []byte, 
 	case json.Unmarshal(body, &wire) == nil && (wire.Message != "" || wire.TypeKey != ""):
 		e.Message, e.TypeKey = wire.Message, wire.TypeKey
 	default:
-		// Redact before cutting: a cut through a credential would leave its prefix unredacted.
-		msg := redact(strings.TrimSpace(string(body)), secrets...)
-		if len(msg) > maxMessage {
-			msg = msg[:maxMessage] + "..."
-		}
-		e.Message = msg
+		e.Message = strings.TrimSpace(string(body))
 	}
-	e.Message = redact(e.Message, secrets...)
+	// Redact before cutting: a cut through a credential would leave its prefix unredacted. ADO's
+	// own message is bounded too: a proxy's JSON can hold anything.
+	e.Message = truncate(redact(e.Message, secrets...), maxMessage)
+	e.TypeKey = truncate(redact(e.TypeKey, secrets...), maxMessage)
 	return e
+}
+
+// truncate cuts s to at most n runes, marking the cut with "...", never inside a rune.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i, runes := 0, 0
+	for i < len(s) && runes < n {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		runes++
+	}
+	if i == len(s) {
+		return s
+	}
+	return s[:i] + "..."
 }
 
 // htmlMessage describes an HTML answer. ADO answers a credential it does not accept with its

@@ -110,7 +110,7 @@ func TestErrors(t *testing.T) {
 			_, err := c.ListAgents(ctx, 3)
 			return err
 		},
-		wantMsg: "ado: list agents in pool 3: decode response: json: cannot unmarshal string into Go struct field Agent.value.id of type int",
+		wantMsg: "ado: list agents in pool 3: decode response: json: cannot unmarshal string into Go struct field leanAgent.value.id of type int",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

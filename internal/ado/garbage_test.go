@@ -42,14 +42,14 @@ func TestGarbageAnswers(t *testing.T) {
 	}, {
 		name:      "wrong type for the list",
 		reply:     func(w http.ResponseWriter) { writeJSON(w, 200, []byte(`{"count":1,"value":"agents"}`)) },
-		wantMsg:   []string{"decode response: json: cannot unmarshal string into", ".value of type []ado.Agent"},
+		wantMsg:   []string{"decode response: json: cannot unmarshal string into", ".value of type []ado.leanAgent"},
 		wantCalls: 1,
 	}, {
 		name: "wrong type in one field of a valid row",
 		reply: func(w http.ResponseWriter) {
 			writeJSON(w, 200, []byte(`{"count":1,"value":[{"id":1,"name":"a","status":5}]}`))
 		},
-		wantMsg:   []string{"decode response: json: cannot unmarshal number into Go struct field Agent.value.status of type ado.AgentStatus"},
+		wantMsg:   []string{"decode response: json: cannot unmarshal number into Go struct field leanAgent.value.status of type ado.AgentStatus"},
 		wantCalls: 1,
 	}, {
 		name: "bad timestamp",

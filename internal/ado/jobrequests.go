@@ -45,16 +45,17 @@ func (c *Client) jobRequests(ctx context.Context, op, call string, poolID int, q
 	return out.Value, nil
 }
 
-// ListJobRequests returns the pool's unfinished job requests (queued, assigned and running), with
-// demands and reservedAgent but without matchedAgents. It asks with completedRequestCount=0 and
-// $top=MaxJobRequestRows: $top drops matchedAgents from the rows, and the controller never reads
-// them (it matches demands against the pool's own capabilities). Without $top every row lists
-// every agent of the pool that satisfies its demands, which makes the answer grow as rows x
-// agents: about 60 MB for 200 rows in a 1,000-agent pool, above the client's body cap, and the
-// bulk of a reconcile's CPU well before that (docs/BENCHMARKS.md). Should ADO send matchedAgents
-// anyway, they are skipped while decoding, never kept. Any row that has a result is dropped. When
-// ADO's row cap is reached the controller sees only the first rows; it should treat a full answer
-// as "at least this many".
+// ListJobRequests returns the pool's unfinished job requests (queued, assigned and running), each
+// with requestId, queueTime, assignTime, receiveTime, result, planType, planId, jobId, jobName,
+// poolId, demands and reservedAgent (the rest of a row is not decoded, see leanJobRequest). It asks
+// with completedRequestCount=0 and $top=MaxJobRequestRows: $top drops matchedAgents from the rows,
+// and the controller never reads them (it matches demands against the pool's own capabilities).
+// Without $top every row lists every agent of the pool that satisfies its demands, which makes
+// the answer grow as rows x agents: about 60 MB for 200 rows in a 1,000-agent pool, above the
+// client's body cap, and the bulk of a reconcile's CPU well before that (docs/BENCHMARKS.md).
+// Should ADO send matchedAgents anyway, they are skipped while decoding, never kept. Any row that
+// has a result is dropped. When ADO's row cap is reached the controller sees only the first rows;
+// it should treat a full answer as "at least this many".
 func (c *Client) ListJobRequests(ctx context.Context, poolID int) ([]JobRequest, error) {
 	var out listOf[leanJobRequest]
 	_, err := c.do(ctx, request{
@@ -69,25 +70,13 @@ func (c *Client) ListJobRequests(ctx context.Context, poolID int) ([]JobRequest,
 		return nil, err // never a half-decoded list
 	}
 	rows := make([]JobRequest, 0, len(out.Value))
-	for _, r := range out.Value {
-		if !r.Finished() {
-			rows = append(rows, r.JobRequest)
+	for i := range out.Value {
+		if r := &out.Value[i]; !r.finished() {
+			rows = append(rows, r.jobRequest())
 		}
 	}
 	return rows, nil
 }
-
-// leanJobRequest decodes a row with matchedAgents skipped: the shallower field takes the JSON name
-// from the embedded JobRequest's.
-type leanJobRequest struct {
-	JobRequest
-	MatchedAgents skipJSON `json:"matchedAgents"`
-}
-
-// skipJSON accepts any JSON value and keeps nothing of it.
-type skipJSON struct{}
-
-func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
 
 // ListFinishedJobRequests returns up to top finished job requests, newest first (for trace
 // export). It asks with $top, so the rows have no matchedAgents; unfinished rows count against

@@ -6,11 +6,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/adofleet/adofleet/internal/controller"
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/provider/fake"
 	"github.com/adofleet/adofleet/internal/scaler"
+	"github.com/adofleet/adofleet/internal/store"
 )
 
 // fleetShape is issue 7's "100 pools with 10,000 agents": every pool in the steady state of
@@ -31,20 +33,33 @@ func (f fleetShape) agents() int { return f.pools * (f.busy + f.idle) }
 // Besides time and allocations it reports per op the ADO calls, the bytes of ADO answers, the
 // process CPU, and, after the loop, the controller's retained heap: the heap in use after a cycle
 // (and a GC) with the controller, minus the same once the controller is unreachable.
+//
+// The SQLite store answers ListAgents from its cache while the database is unchanged, as it is
+// in the steady state (ado=sim, ado=replay). With ado=replay,store=written every op first
+// appends one decision, which changes the database and so makes every pool read its records
+// again: the cost of a cycle in a fleet where something is written between any two cycles.
 func BenchmarkReconcileFleet(b *testing.B) {
 	sh := fleetShape{pools: 100, benchShape: benchShape{busy: 100, queued: 10}}
-	for _, mode := range []string{"sim", "replay"} {
+	for _, mode := range []string{"sim", "replay", "replay,store=written"} {
 		name := fmt.Sprintf("pools=%d/agents=%d/ado=%s", sh.pools, sh.agents(), mode)
-		b.Run(name, func(b *testing.B) { benchFleet(b, sh, mode == "replay") })
+		b.Run(name, func(b *testing.B) {
+			benchFleet(b, sh, strings.HasPrefix(mode, "replay"), strings.HasSuffix(mode, "store=written"))
+		})
 	}
 }
 
-func benchFleet(b *testing.B, sh fleetShape, replay bool) {
+func benchFleet(b *testing.B, sh fleetShape, replay, write bool) {
 	s := newFleetStack(b, sh)
 	s.replay.Store(replay)
 	ctx := b.Context()
 	s.cycle(b) // records the answers for replay
 	s.measure(b, func() int {
+		if write {
+			d := store.Decision{Time: time.Now(), Pool: s.pools[0], Action: "bench", Reason: "change the database"}
+			if err := s.st.AppendDecision(ctx, d); err != nil {
+				b.Fatalf("AppendDecision: %v", err)
+			}
+		}
 		calls := 0
 		for _, pool := range s.pools {
 			res, err := s.ctrl.ReconcileOnce(ctx, pool)

@@ -84,8 +84,8 @@ func (cy *cycle) observe(ctx context.Context) error {
 		demands:     demands,
 		reserved:    reserved,
 	}
-	for _, a := range agents {
-		o.agents[a.Name] = a
+	for i := range agents {
+		o.agents[agents[i].Name] = agents[i]
 	}
 	for _, in := range insts {
 		// Found by tag, never by name: instances of another controller sharing the account are
@@ -189,14 +189,21 @@ func (o *observation) launchPending(rec *store.AgentRecord, p scaler.Policy, now
 
 // snapshot builds the scaler's view of the pool.
 func (o *observation) snapshot(pool string, p scaler.Policy, now time.Time) scaler.Snapshot {
-	s := scaler.Snapshot{Pool: pool, Draining: map[string]bool{}, Demands: o.demands, Reserved: o.reserved}
-	assigned := map[int64]int{} // request id -> agent id, from the agents' assigned requests
-	for _, a := range o.agentList {
-		if a.AssignedRequest != nil {
+	// Sized up front: a 10,000-agent fleet builds these for every pool every cycle.
+	s := scaler.Snapshot{
+		Pool: pool, Draining: map[string]bool{}, Demands: o.demands, Reserved: o.reserved,
+		Jobs:      make([]scaler.Job, 0, len(o.jobs)),
+		Agents:    make([]scaler.Agent, 0, len(o.agentList)),
+		Instances: make([]scaler.Instance, 0, len(o.insts)),
+	}
+	assigned := make(map[int64]int, len(o.agentList)) // request id -> agent id, from the agents' assigned requests
+	for i := range o.agentList {
+		if a := &o.agentList[i]; a.AssignedRequest != nil {
 			assigned[a.AssignedRequest.RequestID] = a.ID
 		}
 	}
-	for _, j := range o.jobs {
+	for i := range o.jobs {
+		j := &o.jobs[i]
 		if j.Finished() {
 			continue
 		}
@@ -211,7 +218,8 @@ func (o *observation) snapshot(pool string, p scaler.Policy, now time.Time) scal
 		}
 		s.Jobs = append(s.Jobs, job)
 	}
-	for _, a := range o.agentList {
+	for i := range o.agentList {
+		a := &o.agentList[i]
 		_, ours := o.recByName[a.Name]
 		s.Agents = append(s.Agents, scaler.Agent{
 			ID:          a.ID,
@@ -226,9 +234,9 @@ func (o *observation) snapshot(pool string, p scaler.Policy, now time.Time) scal
 			CreatedOn:   a.CreatedOn,
 		})
 	}
-	for _, in := range o.insts {
-		if in.State.Alive() {
-			s.Instances = append(s.Instances, scaler.Instance{ID: in.ID, AgentName: agentNameOf(in), LaunchedAt: in.LaunchedAt})
+	for i := range o.insts {
+		if in := &o.insts[i]; in.State.Alive() {
+			s.Instances = append(s.Instances, scaler.Instance{ID: in.ID, AgentName: agentNameOf(*in), LaunchedAt: in.LaunchedAt})
 		}
 	}
 	for _, r := range o.recs {
@@ -243,7 +251,7 @@ func (o *observation) snapshot(pool string, p scaler.Policy, now time.Time) scal
 }
 
 // idleSince is the later of the agent's last status change and its last job's finish.
-func idleSince(a ado.Agent) time.Time {
+func idleSince(a *ado.Agent) time.Time {
 	t := a.StatusChangedOn
 	if a.LastCompleted != nil && a.LastCompleted.FinishTime != nil && a.LastCompleted.FinishTime.After(t) {
 		t = *a.LastCompleted.FinishTime
@@ -254,8 +262,8 @@ func idleSince(a ado.Agent) time.Time {
 // counts summarises the observation for Status and the gauges.
 func (o *observation) counts() Counts {
 	var c Counts
-	for _, j := range o.jobs {
-		switch {
+	for i := range o.jobs {
+		switch j := &o.jobs[i]; {
 		case j.Finished():
 		case j.Queued():
 			c.QueuedJobs++
@@ -263,7 +271,8 @@ func (o *observation) counts() Counts {
 			c.RunningJobs++
 		}
 	}
-	for _, a := range o.agentList {
+	for i := range o.agentList {
+		a := &o.agentList[i]
 		if a.Name == o.placeholder {
 			continue
 		}

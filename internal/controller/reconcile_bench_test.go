@@ -86,7 +86,8 @@ type benchADO struct {
 	bytes atomic.Int64 // response bytes the ADO client read
 	// replay serves each GET from the first answer the simulator gave to its URL.
 	replay   atomic.Bool
-	recorded sync.Map // URL -> []byte
+	recorded sync.Map      // URL -> []byte
+	st       *sqlite.Store // the controller's store, set by newController
 }
 
 // start serves a new simulated organization over loopback HTTP.
@@ -135,6 +136,7 @@ func (s *benchADO) newController(b *testing.B, provs controller.ProviderMap, poo
 		b.Fatalf("sqlite.Open: %v", err)
 	}
 	b.Cleanup(func() { _ = st.Close() })
+	s.st = st
 	ctrl, err := controller.New(controller.Options{
 		ControllerID: "bench",
 		OrgURL:       s.url,

@@ -1,0 +1,99 @@
+package ado
+
+import "time"
+
+// Lean decode types for the two lists every reconcile cycle reads (ListAgents, ListJobRequests).
+// They declare only the fields adofleet reads, so the decoder skips the rest without allocating:
+// the capabilities, the agent's key, and the bulk of each embedded job request (its data, owner
+// and definition, host and scope ids, demands). Decoding the 100 agent lists and 100 job lists
+// of a 10,000-agent fleet is most of a cycle's CPU (docs/BENCHMARKS.md), and most of that was
+// allocating strings and maps nothing read. Each is converted to the exported type, whose doc
+// comment says which fields the list fills.
+
+// leanAgent is a TaskAgent of the pool agents list.
+type leanAgent struct {
+	ID                int          `json:"id"`
+	Name              string       `json:"name"`
+	Version           string       `json:"version"`
+	Enabled           bool         `json:"enabled"`
+	Status            AgentStatus  `json:"status"`
+	ProvisioningState string       `json:"provisioningState"`
+	CreatedOn         time.Time    `json:"createdOn"`
+	StatusChangedOn   time.Time    `json:"statusChangedOn"`
+	MaxParallelism    int          `json:"maxParallelism"`
+	AssignedRequest   *leanRequest `json:"assignedRequest"`
+	LastCompleted     *leanRequest `json:"lastCompletedRequest"`
+}
+
+// leanRequest is an agent's assignedRequest or lastCompletedRequest: which job, and how and when
+// it ended. Its other times are not decoded: each costs a parse and two allocations, and a busy
+// agent's request carries four.
+type leanRequest struct {
+	RequestID  int64      `json:"requestId"`
+	FinishTime *time.Time `json:"finishTime"`
+	Result     *string    `json:"result"`
+	PoolID     int        `json:"poolId"`
+}
+
+// leanJobRequest is a row of the pool job-requests list: what the controller decides on (queue,
+// assign and receive times, result, demands, the reserved agent) and what names the job in events
+// (plan, job, job name). matchedAgents, which can list every agent of the pool in every row, is not
+// declared; nor are finishTime (a finished row is dropped) and lockedUntil.
+type leanJobRequest struct {
+	RequestID     int64      `json:"requestId"`
+	QueueTime     time.Time  `json:"queueTime"`
+	AssignTime    *time.Time `json:"assignTime"`
+	ReceiveTime   *time.Time `json:"receiveTime"`
+	Result        *string    `json:"result"`
+	PlanType      string     `json:"planType"`
+	PlanID        string     `json:"planId"`
+	JobID         string     `json:"jobId"`
+	JobName       string     `json:"jobName"`
+	PoolID        int        `json:"poolId"`
+	Demands       []string   `json:"demands"`
+	ReservedAgent *AgentRef  `json:"reservedAgent"`
+}
+
+func (r *leanJobRequest) finished() bool { return r.Result != nil }
+
+func (r *leanJobRequest) jobRequest() JobRequest {
+	return JobRequest{
+		RequestID: r.RequestID, QueueTime: r.QueueTime, AssignTime: r.AssignTime,
+		ReceiveTime: r.ReceiveTime, Result: r.Result,
+		PlanType: r.PlanType, PlanID: r.PlanID, JobID: r.JobID, JobName: r.JobName,
+		PoolID: r.PoolID, Demands: r.Demands, ReservedAgent: r.ReservedAgent,
+	}
+}
+
+// leanAgents converts a decoded list. The agents' requests share one backing array: one allocation
+// per list instead of one per busy agent.
+func leanAgents(in []leanAgent) []Agent {
+	n := 0
+	for i := range in {
+		if in[i].AssignedRequest != nil {
+			n++
+		}
+		if in[i].LastCompleted != nil {
+			n++
+		}
+	}
+	reqs := make([]JobRequest, 0, n)
+	req := func(r *leanRequest) *JobRequest {
+		if r == nil {
+			return nil
+		}
+		reqs = append(reqs, JobRequest{RequestID: r.RequestID, FinishTime: r.FinishTime, Result: r.Result, PoolID: r.PoolID})
+		return &reqs[len(reqs)-1] // never reallocated: cap is exactly n
+	}
+	out := make([]Agent, len(in))
+	for i := range in {
+		a := &in[i]
+		out[i] = Agent{
+			ID: a.ID, Name: a.Name, Version: a.Version, Enabled: a.Enabled, Status: a.Status,
+			ProvisioningState: a.ProvisioningState, CreatedOn: a.CreatedOn,
+			StatusChangedOn: a.StatusChangedOn, MaxParallelism: a.MaxParallelism,
+			AssignedRequest: req(a.AssignedRequest), LastCompleted: req(a.LastCompleted),
+		}
+	}
+	return out
+}
