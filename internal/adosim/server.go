@@ -270,10 +270,14 @@ func (s *Server) Start(addr string) (*Running, error) {
 	if err != nil {
 		return nil, fmt.Errorf("adosim: listen %s: %w", addr, err)
 	}
+	// Bounded like adofleet's own listener; a write gets the long poll's hold plus room for
+	// injected delays.
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: s.pollTimeout + 2*time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	rs := &Running{
 		Addr:   ln.Addr().String(),
 		URL:    "http://" + ln.Addr().String() + "/" + s.org.Name(),
-		server: &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second},
+		server: srv,
 		done:   make(chan struct{}),
 	}
 	s.org.setCollectionURL(rs.URL) // the PlanUrl checks send

@@ -23,7 +23,17 @@ type decoder struct {
 	errs *Errors
 	pos  map[string]position
 	bad  map[string]bool // paths with a decode error: validation says nothing more about them
+	// aliased counts the values decoded through aliases, which the YAML parser does not expand:
+	// nested aliases could otherwise make a small file decode into millions of values.
+	aliased, aliasDepth int
+	aliasAt             position // the outermost alias being decoded: where the error points
+	aliasPath           string
+	aliasErr            bool
 }
+
+// maxAliasedValues bounds the values decoded through aliases in one file; a config that shares
+// a few env or capability blocks stays far below it.
+const maxAliasedValues = 10000
 
 var durationType = reflect.TypeFor[Duration]()
 
@@ -41,8 +51,24 @@ func (d *decoder) errorPos(p position, path, format string, args ...any) {
 
 // decode sets v from n. A null (absent value, "~") leaves v at its zero value, so defaults apply.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
-	for n.Kind == yaml.AliasNode {
-		n = n.Alias
+	if n.Kind == yaml.AliasNode {
+		if d.aliasDepth == 0 {
+			d.aliasAt, d.aliasPath = position{n.Line, n.Column}, path
+		}
+		d.aliasDepth++
+		defer func() { d.aliasDepth-- }()
+		for n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+	}
+	if d.aliasDepth > 0 {
+		if d.aliased++; d.aliased > maxAliasedValues {
+			if !d.aliasErr {
+				d.aliasErr = true
+				d.errorPos(d.aliasAt, d.aliasPath, "aliases expand to more than %d values; write the values out or share fewer", maxAliasedValues)
+			}
+			return
+		}
 	}
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return

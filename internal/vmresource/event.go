@@ -87,8 +87,11 @@ func parse(body string) (ev event, ignore string, err error) {
 		return parseEventBridge(obj)
 	}
 	ev, ignore, err = parseNotification(obj, "")
+	if err != nil || ignore != "" {
+		return event{}, ignore, err // nothing half-read goes with a refusal
+	}
 	ev.Shape = shape
-	return ev, ignore, err
+	return ev, "", nil
 }
 
 func parseEventBridge(obj map[string]json.RawMessage) (event, string, error) {
