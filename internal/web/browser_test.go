@@ -23,10 +23,24 @@ import (
 const readFieldsJS = `(() => {
   const out = {};
   document.querySelectorAll("[data-field]").forEach((e) => {
-    const row = e.closest("[data-decision]");
-    const key = row ? "decision/" + row.dataset.decision + "/" + e.dataset.field
+    const row = e.closest("[data-row]");
+    const key = row ? row.dataset.row + "/" + e.dataset.field
                     : (e.dataset.pool || "") + "/" + e.dataset.field;
     out[key] = e.textContent.trim();
+  });
+  return out;
+})()`
+
+// readChartsJS returns, per pool chart, the number of points of each series.
+const readChartsJS = `(() => {
+  const out = {};
+  document.querySelectorAll("svg.chart[data-chart]").forEach((svg) => {
+    const series = {};
+    svg.querySelectorAll("polyline[data-series]").forEach((l) => {
+      const pts = l.getAttribute("points").trim();
+      series[l.dataset.series] = pts === "" ? 0 : pts.split(/\s+/).length;
+    });
+    out[svg.dataset.chart] = series;
   });
   return out;
 })()`
@@ -41,7 +55,8 @@ func chromiumPath(t *testing.T) string {
 	if p, err := exec.LookPath(path); err == nil {
 		return p
 	}
-	if os.Getenv("ADOFLEET_SKIP_BROWSER") == "1" {
+	// In CI the browser test always runs: a missing Chromium fails it.
+	if os.Getenv("ADOFLEET_SKIP_BROWSER") == "1" && os.Getenv("CI") != "true" {
 		t.Skipf("no Chromium at %s and ADOFLEET_SKIP_BROWSER=1", path)
 	}
 	t.Fatalf("no Chromium at %s: install it with `apt-get update && apt-get install -y chromium`, "+
@@ -49,18 +64,20 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// artifactDir is where screenshots go: $ADOFLEET_ARTIFACTS/web, or a
-// temporary directory of the test.
+// artifactDir is where screenshots go: $ADOFLEET_TEST_ARTIFACTS/web, or
+// adofleet-test-artifacts/web under os.TempDir(). It is kept after the test,
+// so the screenshots can be looked at; the test logs its path.
 func artifactDir(t *testing.T) string {
 	t.Helper()
-	root := os.Getenv("ADOFLEET_ARTIFACTS")
+	root := os.Getenv("ADOFLEET_TEST_ARTIFACTS")
 	if root == "" {
-		return t.TempDir()
+		root = filepath.Join(os.TempDir(), "adofleet-test-artifacts")
 	}
 	dir := filepath.Join(root, "web")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatalf("creating artifact dir: %v", err)
 	}
+	t.Logf("screenshots go to %s", dir)
 	return dir
 }
 
@@ -123,9 +140,9 @@ func (c *consoleLog) snapshot() []string {
 	return append([]string(nil), c.msgs...)
 }
 
-// checkMatchesAPI reads /api/status over HTTP and compares every number the
-// page shows with it.
-func checkMatchesAPI(t *testing.T, ctx context.Context, url string) {
+// checkMatchesAPI reads /api/status over HTTP and compares every value the
+// page shows with it: pools, totals and every row of every list.
+func checkMatchesAPI(t *testing.T, ctx context.Context, url string) web.Status {
 	t.Helper()
 	_, body := do(t, "GET", url+"/api/status")
 	var st web.Status
@@ -141,17 +158,40 @@ func checkMatchesAPI(t *testing.T, ctx context.Context, url string) {
 	for k := range want {
 		got[k] = page[k]
 	}
-	for i, d := range st.Decisions {
-		for f, v := range map[string]string{"pool": d.Pool, "action": d.Action, "target": d.Target, "reason": d.Reason} {
-			key := fmt.Sprintf("decision/%d/%s", i, f)
-			want[key], got[key] = v, page[key]
-		}
-	}
-	if _, extra := page[fmt.Sprintf("decision/%d/time", len(st.Decisions))]; extra {
-		t.Errorf("page shows more than the %d decisions of /api/status", len(st.Decisions))
-	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("page vs /api/status (-api +page):\n%s", diff)
+	}
+	for _, extra := range []string{
+		fmt.Sprintf("decision/%d/time", len(st.Decisions)), fmt.Sprintf("agent/%d/name", len(st.Agents)),
+		fmt.Sprintf("failure/%d/time", len(st.Failures)), fmt.Sprintf("check/%d/pool", len(st.Checks)),
+	} {
+		if _, ok := page[extra]; ok {
+			t.Errorf("page shows %s, a row /api/status does not have", extra)
+		}
+	}
+	return st
+}
+
+// checkChartsMatchAPI compares each chart's series with /api/history: one
+// chart per pool, four series, as many points as the API has.
+func checkChartsMatchAPI(t *testing.T, ctx context.Context, url, window string) {
+	t.Helper()
+	_, body := do(t, "GET", url+"/api/history?window="+window)
+	var h web.History
+	if err := json.Unmarshal([]byte(body), &h); err != nil {
+		t.Fatalf("decoding /api/history %q: %v", body, err)
+	}
+	want := map[string]map[string]float64{}
+	for _, p := range h.Pools {
+		n := float64(len(p.Points))
+		want[p.Pool] = map[string]float64{"queued": n, "starting": n, "idle": n, "busy": n}
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]map[string]float64](readChartsJS))
+	if err != nil {
+		t.Fatalf("reading the charts: %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("charts vs /api/history (-api +page):\n%s", diff)
 	}
 }
 
@@ -168,8 +208,8 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Logf("screenshot: %s", path)
 }
 
-// waitFor polls a JavaScript predicate until it is true. The page refreshes
-// every 2 s, so a few seconds cover at least two refreshes.
+// waitFor polls a JavaScript predicate until it is true. The stream sends a
+// change within one refresh (300 ms in these tests), so seconds cover many.
 func waitFor(t *testing.T, ctx context.Context, what, predicate string) {
 	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](predicate,
@@ -179,17 +219,40 @@ func waitFor(t *testing.T, ctx context.Context, what, predicate string) {
 	}
 }
 
+// nextStatus is sampleStatus a minute later: more demand on linux, the
+// windows error cleared, a new macos pool, a new agent, failure and check.
+func nextStatus() web.Status {
+	next := sampleStatus()
+	next.GeneratedAt = t0.Add(time.Minute)
+	next.SampledAt = t0.Add(time.Minute)
+	next.Pools[0].QueuedJobs = 9
+	next.Pools[0].Agents = web.AgentCounts{Starting: 4, Idle: 0, Busy: 5, Draining: 0, Offline: 5}
+	next.Pools[0].LastReconcile = t0.Add(time.Minute)
+	next.Pools[0].Cost = web.Cost{PerAgentHour: 0.0416, AgentHours24h: 61.6, Last24h: 2.56256, PerDay: 8.9856}
+	next.Pools[1].LastError = "" // the error clears
+	next.Pools = append(next.Pools, web.PoolStatus{Name: "macos", Provider: "ec2", Max: 2, QueuedJobs: 1,
+		Agents: web.AgentCounts{Starting: 1}, LastError: "launch: insufficient capacity"})
+	next.Decisions = append(next.Decisions, web.Decision{Time: t0.Add(time.Second), Pool: "linux", Action: "launch",
+		Target: "", Reason: `<img src=x onerror="window.__pwned=1">5 queued`})
+	next.Agents = append(next.Agents, web.Agent{Name: "adofleet-linux-10", Pool: "linux", State: "launching",
+		Launched: t0.Add(50 * time.Second), LifetimeSeconds: 10, Reason: "5 queued jobs"})
+	next.Failures = append(next.Failures, web.Failure{Time: t0.Add(30 * time.Second), Pool: "macos",
+		Kind: "start-failed", Target: "adofleet-macos-1", Message: "instance ended before its agent registered: <b>bold</b>"})
+	next.Checks = append(next.Checks, web.Check{Pool: "macos", PlanID: "99aa", JobID: "j2", Received: t0, WaitingSeconds: 60})
+	return next
+}
+
 func TestDashboardInBrowser(t *testing.T) {
 	t.Parallel()
 	bin := chromiumPath(t)
 	dir := artifactDir(t)
-	src := &fakeSource{st: sampleStatus()}
+	src := newSampleSource()
 	srv := newTestServer(t, src, nil) // httptest listens on 127.0.0.1
 	ctx := newBrowser(t, bin)
 	var console consoleLog
 	console.watch(ctx)
 
-	// First render: the server's HTML matches the API.
+	// First render: the server's HTML matches the API, charts included.
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/"),
 		chromedp.WaitVisible(`tr[data-pool="linux"]`),
@@ -197,6 +260,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("loading the dashboard: %v", err)
 	}
 	checkMatchesAPI(t, ctx, srv.URL)
+	checkChartsMatchAPI(t, ctx, srv.URL, "1h")
+	waitFor(t, ctx, "the live stream", `!document.getElementById("live").hidden`)
+	screenshot(t, ctx, dir, "dashboard.png")
 
 	// Mark this document and hold one cell, then change the data: the script
 	// must update that same cell without a reload.
@@ -205,48 +271,48 @@ func TestDashboardInBrowser(t *testing.T) {
 		window.__queued = document.querySelector('[data-pool="linux"][data-field="queued"]');`)); err != nil {
 		t.Fatalf("marking the page: %v", err)
 	}
-	next := sampleStatus()
-	next.GeneratedAt = t0.Add(2 * time.Second)
-	next.Pools[0].QueuedJobs = 9
-	next.Pools[0].Agents = web.AgentCounts{Starting: 4, Idle: 0, Busy: 5, Draining: 0, Offline: 5}
-	next.Pools[0].LastReconcile = t0.Add(time.Second)
-	next.Pools[1].LastError = "" // the error clears
-	next.Pools = append(next.Pools, web.PoolStatus{Name: "macos", Provider: "ec2", Max: 2, QueuedJobs: 1,
-		Agents: web.AgentCounts{Starting: 1}, LastError: "launch: insufficient capacity"})
-	next.Decisions = append(next.Decisions, web.Decision{Time: t0.Add(time.Second), Pool: "linux", Action: "launch",
-		Target: "", Reason: `<img src=x onerror="window.__pwned=1">5 queued`})
+	next := nextStatus()
+	hist := sampleHistory(t0, map[string]int{"linux": 10, "windows": 4})
+	for name, ph := range hist { // one more sample in a new minute
+		ph.Points = append(ph.Points, web.Point{Time: next.SampledAt.Truncate(time.Minute), Queued: 9, Starting: 4, Busy: 5})
+		hist[name] = ph
+	}
+	hist["macos"] = web.PoolHistory{Pool: "macos", Max: 2, Points: []web.Point{{Time: next.SampledAt.Truncate(time.Minute), Queued: 1, Starting: 1}}}
+	src.setHistory(hist)
 	src.set(next, nil)
 
 	waitFor(t, ctx, "the live update", `document.querySelector('[data-pool="macos"][data-field="queued"]') !== null`)
+	waitFor(t, ctx, "the new charts", `document.body.dataset.sampledAt === "2025-03-14T09:27:53Z" &&
+		document.querySelector('svg.chart[data-chart="macos"]') !== null`)
 	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
 		`window.__marker === "first-load" && window.__queued.isConnected && window.__queued.textContent === "9"`))
 	if err != nil || !ok {
 		t.Fatalf("the page reloaded or replaced the cell instead of updating it in place (ok=%v, err=%v)", ok, err)
 	}
 	checkMatchesAPI(t, ctx, srv.URL)
+	checkChartsMatchAPI(t, ctx, srv.URL, "1h")
 	state, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`({
 		pwned: window.__pwned === 1,
+		bold: document.querySelector(".failures b") !== null,
 		scripts: document.scripts.length,
 		windowsError: document.querySelector('tr[data-pool="windows"]').classList.contains("has-error"),
 		macosError: document.querySelector('tr[data-pool="macos"]').classList.contains("has-error"),
 		busyWidth: document.querySelector('[data-pool="linux"] [data-seg="busy"]').getAttribute("width"),
 		generated: document.getElementById("generated-at").textContent,
 		live: !document.getElementById("live").hidden,
+		failureBadge: document.querySelector('[data-row="failure/0"] [data-field="kind"]').dataset.value,
 	})`))
 	if err != nil {
 		t.Fatalf("reading page state: %v", err)
 	}
 	wantState := map[string]any{
-		"pwned": false, "scripts": float64(1), "windowsError": false, "macosError": true,
-		"busyWidth": "50.00", "generated": "2025-03-14 09:26:55 UTC", "live": true,
+		"pwned": false, "bold": false, "scripts": float64(1), "windowsError": false, "macosError": true,
+		"busyWidth": "50.00", "generated": "2025-03-14 09:27:53 UTC", "live": true, "failureBadge": "start-failed",
 	}
 	if diff := cmp.Diff(wantState, state); diff != "" {
 		t.Errorf("page state after the update (-want +got):\n%s", diff)
 	}
-	if msgs := console.snapshot(); len(msgs) > 0 {
-		t.Errorf("console errors or warnings (a CSP violation shows here too):\n%q", msgs)
-	}
-	screenshot(t, ctx, dir, "dashboard.png")
+	screenshot(t, ctx, dir, "dashboard-live.png")
 
 	// A failing source shows the banner and keeps the last numbers; recovery
 	// hides it again.
@@ -260,6 +326,15 @@ func TestDashboardInBrowser(t *testing.T) {
 	src.set(next, nil)
 	waitFor(t, ctx, "the banner to clear", `document.getElementById("error-banner").hidden && !document.body.classList.contains("stale")`)
 
+	// Another window: the server draws the charts for it.
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/?window=24h"), chromedp.WaitVisible(`svg.chart[data-window="24h"]`)); err != nil {
+		t.Fatalf("loading the 24h window: %v", err)
+	}
+	checkChartsMatchAPI(t, ctx, srv.URL, "24h")
+
+	if msgs := console.snapshot(); len(msgs) > 0 {
+		t.Errorf("console errors or warnings (a CSP violation shows here too):\n%q", msgs)
+	}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
 		t.Fatalf("emulating a phone: %v", err)
 	}

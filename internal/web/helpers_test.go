@@ -1,39 +1,19 @@
 package web_test
 
 import (
-	"context"
 	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/adofleet/adofleet/internal/web"
 )
-
-// fakeSource is a StatusSource whose answer a test can change at any time.
-type fakeSource struct {
-	mu  sync.Mutex
-	st  web.Status
-	err error
-}
-
-func (f *fakeSource) Status(context.Context) (web.Status, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.st, f.err
-}
-
-func (f *fakeSource) set(st web.Status, err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.st, f.err = st, err
-}
 
 // newTestServer serves a web.Server over loopback with a registry that holds
 // one known counter, so /metrics has something to show.
@@ -45,7 +25,12 @@ func newTestServer(t *testing.T, src web.StatusSource, ready func() error) *http
 	})
 	reg.MustRegister(c)
 	c.Add(3)
-	h, err := web.New(web.Options{Source: src, Gatherer: reg, Ready: ready, Title: "fleet under test"})
+	// A short refresh keeps the browser test quick; the stream test checks the default.
+	opts := web.Options{Source: src, Gatherer: reg, Ready: ready, Title: "fleet under test", Refresh: 300 * time.Millisecond}
+	if h, ok := src.(web.HistorySource); ok {
+		opts.History = h
+	}
+	h, err := web.New(opts)
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}
@@ -78,15 +63,15 @@ type element struct {
 	Tag   string
 	Attrs map[string]string
 	Text  string
-	// Decision is the data-decision index of the enclosing row, or "".
-	Decision string
+	// Row is the data-row key of the enclosing list row ("agent/3"), or "".
+	Row string
 }
 
 // key names an element as the tests look it up: "pool/field",
-// "decision/N/field" or "/field" for page-wide values.
+// "agent/N/field" (any list row) or "/field" for page-wide values.
 func (e element) key() string {
-	if e.Decision != "" {
-		return "decision/" + e.Decision + "/" + e.Attrs["data-field"]
+	if e.Row != "" {
+		return e.Row + "/" + e.Attrs["data-field"]
 	}
 	return e.Attrs["data-pool"] + "/" + e.Attrs["data-field"]
 }
@@ -109,7 +94,7 @@ func dataFields(t *testing.T, page string) map[string]element {
 		captures []open
 		depth    int
 		inTmpl   int // depth of <template>, 0 outside
-		decision []string
+		rows     []string
 	)
 	for {
 		tok, err := d.Token()
@@ -129,16 +114,16 @@ func dataFields(t *testing.T, page string) map[string]element {
 			if tok.Name.Local == "template" && inTmpl == 0 {
 				inTmpl = depth
 			}
-			dec := ""
-			if len(decision) > 0 {
-				dec = decision[len(decision)-1]
+			row := ""
+			if len(rows) > 0 {
+				row = rows[len(rows)-1]
 			}
-			if v, ok := attrs["data-decision"]; ok {
-				dec = v
+			if v, ok := attrs["data-row"]; ok {
+				row = v
 			}
-			decision = append(decision, dec)
+			rows = append(rows, row)
 			if _, ok := attrs["data-field"]; ok && inTmpl == 0 {
-				captures = append(captures, open{el: &element{Tag: tok.Name.Local, Attrs: attrs, Decision: dec}, depth: depth})
+				captures = append(captures, open{el: &element{Tag: tok.Name.Local, Attrs: attrs, Row: row}, depth: depth})
 			}
 		case xml.CharData:
 			for _, c := range captures {
@@ -157,7 +142,7 @@ func dataFields(t *testing.T, page string) map[string]element {
 			if inTmpl == depth {
 				inTmpl = 0
 			}
-			decision = decision[:len(decision)-1]
+			rows = rows[:len(rows)-1]
 			depth--
 		}
 	}

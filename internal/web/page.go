@@ -8,17 +8,15 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"math"
 	"net/http"
 	"path"
+	"strconv"
 	"time"
 )
 
-//go:embed templates/index.html static
+//go:embed templates static
 var files embed.FS
-
-// refreshInterval is how often static/app.js reloads /api/status; the page
-// passes it to the script in a data attribute.
-const refreshInterval = 2 * time.Second
 
 // page holds the parsed dashboard template and the embedded static assets.
 type page struct {
@@ -51,11 +49,21 @@ func newPage() (*page, error) {
 		"asset":  p.assetURL,
 		"stamp":  stamp,
 		"clock":  clock,
+		"when":   when,
 		"iso":    iso,
+		"dur":    dur,
+		"money":  money,
+		"cost":   cost,
+		"hours":  hours,
+		"id":     id,
+		"num":    num,
+		"minus":  func(a, b float64) float64 { return a - b },
+		"half":   func(a, b float64) float64 { return (a + b) / 2 },
 		"bar":    newBar,
 		"totals": newTotals,
+		"row":    newRow,
 	}
-	p.tmpl, err = template.New("index.html").Funcs(funcs).ParseFS(files, "templates/index.html")
+	p.tmpl, err = template.New("index.html").Funcs(funcs).ParseFS(files, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parsing dashboard template: %w", err)
 	}
@@ -93,12 +101,47 @@ type pageData struct {
 	Status    Status
 	Err       string
 	RefreshMS int64
-	// EmptyPool fills the <template> row that app.js clones for a new pool.
+	// EmptyPool and Empty fill the <template> rows that app.js clones for new rows.
 	EmptyPool PoolStatus
+	Empty     emptyRows
+	// The charts: shown when a HistorySource is configured.
+	HasHistory bool
+	Window     string
+	Windows    []windowLink
+	Charts     []chart
+	HistoryErr string
+}
+
+type emptyRows struct {
+	Decision Decision
+	Failure  Failure
+	Agent    Agent
+	Check    Check
+}
+
+// windowLink is one of the chart window switches; relative, so a path prefix keeps working.
+type windowLink struct {
+	Name, URL string
+	Current   bool
+}
+
+// rowData is one table row: its key (data-row, "agent/3") and its value.
+type rowData struct {
+	Key string
+	V   any
+}
+
+func newRow(prefix string, i int, v any) rowData {
+	return rowData{Key: prefix + "/" + strconv.Itoa(i), V: v}
 }
 
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
-	data := pageData{Title: s.title, RefreshMS: refreshInterval.Milliseconds()}
+	window, err := parseWindow(r.URL.Query().Get("window"))
+	if err != nil {
+		writeText(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	data := pageData{Title: s.title, RefreshMS: s.refresh.Milliseconds(), Window: windowNames[window]}
 	code := http.StatusOK
 	st, err := s.status(r.Context())
 	if err != nil {
@@ -109,6 +152,20 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 		st = normalize(Status{})
 	}
 	data.Status = st
+	if s.historySrc != nil {
+		data.HasHistory = true
+		for _, win := range Windows {
+			name := windowNames[win]
+			data.Windows = append(data.Windows, windowLink{Name: name, URL: "?window=" + name, Current: win == window})
+		}
+		if h, err := s.history(r.Context(), window); err != nil {
+			data.HistoryErr = err.Error()
+		} else {
+			for _, ph := range h.Pools {
+				data.Charts = append(data.Charts, newChart(ph, h.Start, h.End, window))
+			}
+		}
+	}
 	var buf bytes.Buffer
 	if err := s.page.tmpl.Execute(&buf, data); err != nil {
 		s.log.Error("rendering dashboard failed", "err", err)
@@ -121,8 +178,8 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// The time formats below are mirrored by fmtStamp and fmtClock in
-// static/app.js, so that live updates look the same as the first render.
+// The formats below are mirrored by the formats table in static/app.js, so
+// that live updates look the same as the first render.
 
 func stamp(t time.Time) string {
 	if t.IsZero() {
@@ -138,12 +195,59 @@ func clock(t time.Time) string {
 	return t.UTC().Format("15:04:05")
 }
 
+// when is clock for an event that may not have happened yet.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("15:04:05")
+}
+
 func iso(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339Nano)
 }
+
+// dur writes seconds compactly with two units at most: 45s, 3m05s, 2h04m, 3d07h.
+func dur(secs float64) string {
+	n := int64(math.Round(secs))
+	switch {
+	case n <= 0:
+		return "—"
+	case n < 60:
+		return fmt.Sprintf("%ds", n)
+	case n < 3600:
+		return fmt.Sprintf("%dm%02ds", n/60, n%60)
+	case n < 86400:
+		return fmt.Sprintf("%dh%02dm", n/3600, n%3600/60)
+	default:
+		return fmt.Sprintf("%dd%02dh", n/86400, n%86400/3600)
+	}
+}
+
+func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+// cost is money for a pool with a price, and a dash for one without.
+func cost(v, price float64) string {
+	if price <= 0 {
+		return "—"
+	}
+	return money(v)
+}
+
+func hours(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+func id(n int64) string {
+	if n == 0 {
+		return "—"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// num writes an SVG coordinate.
+func num(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 // bar is the geometry of a pool's capacity bar: busy, idle and starting
 // agents as segments of a 0..100 track that stands for the pool's max.
@@ -176,15 +280,17 @@ func newBar(p PoolStatus) bar {
 // leave out offline ones, which are mostly the placeholders scale-to-zero
 // keeps registered.
 type totals struct {
-	Pools, Queued, Running, LiveAgents int
+	Pools, Queued, Running, LiveAgents, Checks int
+	Cost24h                                    float64
 }
 
-func newTotals(pools []PoolStatus) totals {
-	t := totals{Pools: len(pools)}
-	for _, p := range pools {
+func newTotals(st Status) totals {
+	t := totals{Pools: len(st.Pools), Checks: len(st.Checks)}
+	for _, p := range st.Pools {
 		t.Queued += p.QueuedJobs
 		t.Running += p.RunningJobs
 		t.LiveAgents += p.Agents.Starting + p.Agents.Idle + p.Agents.Busy + p.Agents.Draining
+		t.Cost24h += p.Cost.Last24h
 	}
 	return t
 }

@@ -1,11 +1,15 @@
 package web_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -17,6 +21,7 @@ import (
 func wantFields(st web.Status) map[string]string {
 	want := map[string]string{}
 	var queued, running, live int
+	var cost float64
 	for _, p := range st.Pools {
 		k := p.Name + "/"
 		for f, v := range map[string]int{
@@ -30,6 +35,11 @@ func wantFields(st web.Status) map[string]string {
 		want[k+"name"] = p.Name
 		want[k+"provider"] = p.Provider
 		want[k+"last_error"] = p.LastError
+		want[k+"cost_24h"], want[k+"cost_day"] = "—", "—"
+		if p.Cost.PerAgentHour > 0 {
+			want[k+"cost_24h"], want[k+"cost_day"] = fmt.Sprintf("%.2f", p.Cost.Last24h), fmt.Sprintf("%.2f", p.Cost.PerDay)
+		}
+		cost += p.Cost.Last24h
 		queued += p.QueuedJobs
 		running += p.RunningJobs
 		live += p.Agents.Starting + p.Agents.Idle + p.Agents.Busy + p.Agents.Draining
@@ -38,13 +48,77 @@ func wantFields(st web.Status) map[string]string {
 	want["/total_queued"] = strconv.Itoa(queued)
 	want["/total_running"] = strconv.Itoa(running)
 	want["/total_agents"] = strconv.Itoa(live)
+	want["/total_checks"] = strconv.Itoa(len(st.Checks))
+	want["/total_cost_24h"] = "—"
+	if st.Currency != "" {
+		want["/total_cost_24h"] = fmt.Sprintf("%.2f", cost)
+	}
+	want["/currency"] = st.Currency
+	for i, d := range st.Decisions {
+		k := fmt.Sprintf("decision/%d/", i)
+		want[k+"time"], want[k+"pool"], want[k+"action"], want[k+"target"], want[k+"reason"] = clockOf(d.Time), d.Pool, d.Action, d.Target, d.Reason
+	}
+	for i, a := range st.Agents {
+		k := fmt.Sprintf("agent/%d/", i)
+		for f, v := range map[string]string{
+			"name": a.Name, "pool": a.Pool, "state": a.State, "instance_id": a.InstanceID, "reason": a.Reason,
+			"launched": clockOf(a.Launched), "registered": clockOf(a.Registered), "gone": clockOf(a.Gone),
+			"job": idOf(a.Job), "startup_seconds": durOf(a.StartupSeconds), "lifetime_seconds": durOf(a.LifetimeSeconds),
+		} {
+			want[k+f] = v
+		}
+	}
+	for i, f := range st.Failures {
+		k := fmt.Sprintf("failure/%d/", i)
+		want[k+"time"], want[k+"pool"], want[k+"kind"], want[k+"target"], want[k+"message"] = clockOf(f.Time), f.Pool, f.Kind, f.Target, f.Message
+	}
+	for i, c := range st.Checks {
+		k := fmt.Sprintf("check/%d/", i)
+		want[k+"pool"], want[k+"plan_id"], want[k+"job_id"], want[k+"received"], want[k+"waiting_seconds"] = c.Pool, c.PlanID, c.JobID, clockOf(c.Received), durOf(c.WaitingSeconds)
+	}
 	return want
+}
+
+// The page's formats, as the tests state them.
+
+func clockOf(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("15:04:05")
+}
+
+func idOf(n int64) string {
+	if n == 0 {
+		return "—"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func durOf(secs float64) string {
+	n := int(math.Round(secs))
+	switch {
+	case n <= 0:
+		return "—"
+	case n < 60:
+		return fmt.Sprintf("%ds", n)
+	case n < 3600:
+		return fmt.Sprintf("%dm%02ds", n/60, n%60)
+	case n < 86400:
+		return fmt.Sprintf("%dh%02dm", n/3600, n%3600/60)
+	}
+	return fmt.Sprintf("%dd%02dh", n/86400, n%86400/3600)
 }
 
 func TestPageShowsEveryNumber(t *testing.T) {
 	t.Parallel()
-	st := sampleStatus()
-	srv := newTestServer(t, &fakeSource{st: st}, nil)
+	srv := newTestServer(t, &fakeSource{st: sampleStatus()}, nil)
+	// The page shows what the API says, lists in its order (newest first).
+	_, api := do(t, "GET", srv.URL+"/api/status")
+	var st web.Status
+	if err := json.Unmarshal([]byte(api), &st); err != nil {
+		t.Fatalf("decoding /api/status: %v", err)
+	}
 	res, body := do(t, "GET", srv.URL+"/")
 	if res.StatusCode != 200 {
 		t.Fatalf("GET /: got %d, want 200", res.StatusCode)

@@ -1,6 +1,8 @@
 // Package web serves the read-only dashboard (GET /), its data as JSON
-// (GET /api/status), Prometheus metrics (GET /metrics) and the liveness and
-// readiness probes (GET /healthz, GET /readyz).
+// (GET /api/status, GET /api/history), live updates as server-sent events
+// (GET /api/events), each pool's chart as SVG (GET /chart/{pool}),
+// Prometheus metrics (GET /metrics) and the liveness and readiness probes
+// (GET /healthz, GET /readyz). Every route is GET (and HEAD) only.
 package web
 
 import (
@@ -37,16 +39,32 @@ type Options struct {
 	Logger *slog.Logger
 	// Title heads the dashboard. Empty means "adofleet".
 	Title string
+	// History supplies the charts. Nil leaves the charts out.
+	History HistorySource
+	// Refresh is how often live clients get new data (default 2s).
+	Refresh time.Duration
+	// MaxStreams bounds the concurrent /api/events clients (default 32); more
+	// get 503 and the page falls back to polling /api/status.
+	MaxStreams int
 }
+
+// Defaults of Options.
+const (
+	DefaultRefresh    = 2 * time.Second
+	DefaultMaxStreams = 32
+)
 
 // Server is the http.Handler of every route the web package serves.
 type Server struct {
-	mux    *http.ServeMux
-	source StatusSource
-	ready  func() error
-	log    *slog.Logger
-	title  string
-	page   *page
+	mux        *http.ServeMux
+	source     StatusSource
+	historySrc HistorySource
+	ready      func() error
+	log        *slog.Logger
+	title      string
+	refresh    time.Duration
+	page       *page
+	hub        *hub
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -60,11 +78,19 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("web.New: Options.Gatherer is nil")
 	}
 	s := &Server{
-		mux:    http.NewServeMux(),
-		source: opts.Source,
-		ready:  opts.Ready,
-		log:    opts.Logger,
-		title:  opts.Title,
+		mux:        http.NewServeMux(),
+		source:     opts.Source,
+		historySrc: opts.History,
+		ready:      opts.Ready,
+		log:        opts.Logger,
+		title:      opts.Title,
+		refresh:    opts.Refresh,
+	}
+	if s.refresh <= 0 {
+		s.refresh = DefaultRefresh
+	}
+	if opts.MaxStreams <= 0 {
+		opts.MaxStreams = DefaultMaxStreams
 	}
 	if s.ready == nil {
 		s.ready = func() error { return nil }
@@ -81,6 +107,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("web.New: %w", err)
 	}
 	s.page = pg
+	s.hub = newHub(s.pollStatus, s.refresh, opts.MaxStreams)
 
 	metrics := promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelError),
@@ -90,6 +117,9 @@ func New(opts Options) (*Server, error) {
 	// 405 with an Allow header from ServeMux, and an unknown path 404.
 	s.mux.HandleFunc("GET /{$}", s.handlePage)
 	s.mux.HandleFunc("GET /api/status", s.handleAPIStatus)
+	s.mux.HandleFunc("GET /api/history", s.handleAPIHistory)
+	s.mux.HandleFunc("GET /api/events", s.handleEvents)
+	s.mux.HandleFunc("GET /chart/{pool}", s.handleChart)
 	s.mux.Handle("GET /metrics", metrics)
 	s.mux.HandleFunc("GET /healthz", handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
@@ -120,7 +150,12 @@ func (s *Server) status(ctx context.Context) (Status, error) {
 	return normalize(st), nil
 }
 
-// apiError is the body of a failed /api/status.
+// Close ends every live stream and refuses new ones. http.Server.Shutdown
+// waits for handlers to return, and a stream returns only when told to: call
+// Close from http.Server.RegisterOnShutdown. Close is idempotent.
+func (s *Server) Close() { s.hub.close() }
+
+// apiError is the body of a failed /api/... call.
 type apiError struct {
 	Error string `json:"error"`
 }
@@ -166,12 +201,13 @@ func writeText(w http.ResponseWriter, code int, msg string) {
 	_, _ = fmt.Fprintln(w, msg)
 }
 
-// NewHTTPServer returns an http.Server for h on addr with bounded timeouts
-// and header size, so that slow or hostile clients cannot hold connections.
+// NewHTTPServer returns an http.Server for h on addr with bounded timeouts,
+// header size and body size (MaxRequestBodyBytes), so that slow or hostile
+// clients cannot hold connections. Wrap a streaming handler in LongLived.
 func NewHTTPServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr:              addr,
-		Handler:           h,
+		Handler:           limitBodies(h, MaxRequestBodyBytes),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -18,36 +18,9 @@ import (
 	"github.com/adofleet/adofleet/internal/web"
 )
 
-var t0 = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
-
-func sampleStatus() web.Status {
-	return web.Status{
-		GeneratedAt: t0,
-		Pools: []web.PoolStatus{
-			{
-				Name: "linux", Provider: "local", Min: 0, Max: 10, Standby: 2,
-				QueuedJobs: 4, RunningJobs: 3,
-				Agents:        web.AgentCounts{Starting: 2, Idle: 1, Busy: 3, Draining: 1, Offline: 5},
-				LastReconcile: t0.Add(-2 * time.Second),
-			},
-			{
-				Name: "windows", Provider: "ecs", Min: 1, Max: 4, Standby: 0,
-				QueuedJobs: 0, RunningJobs: 1,
-				Agents:    web.AgentCounts{Busy: 1, Offline: 1},
-				LastError: "listing instances: throttled",
-			},
-		},
-		Decisions: []web.Decision{
-			{Time: t0.Add(-30 * time.Second), Pool: "linux", Action: "launch", Target: "", Reason: "2 queued jobs"},
-			{Time: t0.Add(-10 * time.Second), Pool: "linux", Action: "drain", Target: "agent-7", Reason: "idle 5m0s > idle timeout"},
-			{Time: t0.Add(-20 * time.Second), Pool: "windows", Action: "terminate", Target: "i-0abc", Reason: "no agent after registration timeout"},
-		},
-	}
-}
-
 func TestRoutes(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, &fakeSource{st: sampleStatus()}, nil)
+	srv := newTestServer(t, newSampleSource(), nil)
 	tests := []struct {
 		method, path string
 		wantCode     int
@@ -58,6 +31,16 @@ func TestRoutes(t *testing.T) {
 		{"HEAD", "/", 200, "text/html; charset=utf-8", ""},
 		{"GET", "/api/status", 200, "application/json", `"pools":[`},
 		{"GET", "/metrics", 200, "text/plain", "adofleet_webtest_probe_total 3"},
+		{"GET", "/?window=6h", 200, "text/html; charset=utf-8", `data-window="6h"`},
+		{"GET", "/?window=2d", 400, "text/plain", "want one of 1h, 6h, 24h"},
+		{"GET", "/api/history", 200, "application/json", `"pools":[{"pool":"linux","max":10,"points":[`},
+		{"GET", "/api/history?window=24h", 200, "application/json", `"step_seconds":60`},
+		{"GET", "/api/history?window=1m", 400, "application/json", `"error":"window \"1m\": want one of 1h, 6h, 24h"`},
+		{"GET", "/chart/linux", 200, "image/svg+xml", `<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="linux" data-window="1h"`},
+		{"GET", "/chart/linux?window=6h", 200, "image/svg+xml", `data-window="6h"`},
+		{"GET", "/chart/macos", 404, "text/plain", "no pool macos"},
+		{"POST", "/api/events", 405, "text/plain", ""},
+		{"POST", "/chart/linux", 405, "text/plain", ""},
 		{"GET", "/healthz", 200, "text/plain; charset=utf-8", "ok"},
 		{"GET", "/readyz", 200, "text/plain; charset=utf-8", "ok"},
 		{"GET", "/static/app.js", 200, "text/javascript", "api/status"},
@@ -156,14 +139,24 @@ func TestAPIStatusShape(t *testing.T) {
 		GeneratedAt string           `json:"generated_at"`
 		Pools       []map[string]any `json:"pools"`
 		Decisions   []map[string]any `json:"decisions"`
+		Agents      []map[string]any `json:"agents"`
+		Failures    []map[string]any `json:"failures"`
+		Checks      []map[string]any `json:"checks"`
 	}
 	if err := json.Unmarshal([]byte(body), &raw); err != nil {
 		t.Fatalf("decoding %q: %v", body, err)
 	}
+	var top map[string]any
+	if err := json.Unmarshal([]byte(body), &top); err != nil {
+		t.Fatalf("decoding %q: %v", body, err)
+	}
+	if got, want := keys(top), []string{"agents", "checks", "currency", "decisions", "failures", "generated_at", "pools", "sampled_at"}; !cmp.Equal(got, want) {
+		t.Errorf("top-level keys (-got +want):\n%s", cmp.Diff(got, want))
+	}
 	if got, want := raw.GeneratedAt, "2025-03-14T09:26:53Z"; got != want {
 		t.Errorf("generated_at: got %q, want %q", got, want)
 	}
-	wantPoolKeys := []string{"agents", "last_error", "last_reconcile", "max", "min", "name", "provider", "queued_jobs", "running_jobs", "standby"}
+	wantPoolKeys := []string{"agents", "cost", "last_error", "last_reconcile", "max", "min", "name", "provider", "queued_jobs", "running_jobs", "standby"}
 	if got := keys(raw.Pools[0]); !cmp.Equal(got, wantPoolKeys) {
 		t.Errorf("pool keys (-got +want):\n%s", cmp.Diff(got, wantPoolKeys))
 	}
@@ -175,18 +168,37 @@ func TestAPIStatusShape(t *testing.T) {
 	if got, want := keys(agents), []string{"busy", "draining", "idle", "offline", "starting"}; !cmp.Equal(got, want) {
 		t.Errorf("agents keys (-got +want):\n%s", cmp.Diff(got, want))
 	}
-	if got, want := keys(raw.Decisions[0]), []string{"action", "pool", "reason", "target", "time"}; !cmp.Equal(got, want) {
-		t.Errorf("decision keys (-got +want):\n%s", cmp.Diff(got, want))
+	cost, _ := raw.Pools[0]["cost"].(map[string]any)
+	if got, want := keys(cost), []string{"agent_hours_24h", "last_24h", "per_agent_hour", "per_day"}; !cmp.Equal(got, want) {
+		t.Errorf("cost keys (-got +want):\n%s", cmp.Diff(got, want))
+	}
+	for _, tt := range []struct {
+		name string
+		obj  map[string]any
+		want []string
+	}{
+		{"decision", raw.Decisions[0], []string{"action", "pool", "reason", "target", "time"}},
+		// The newest agent has not registered: the zero times are left out.
+		{"agent", raw.Agents[0], []string{"instance_id", "job", "launched", "lifetime_seconds", "name", "pool", "reason", "startup_seconds", "state"}},
+		{"gone agent", raw.Agents[2], []string{"gone", "instance_id", "job", "launched", "lifetime_seconds", "name", "pool", "reason", "registered", "startup_seconds", "state"}},
+		{"failure", raw.Failures[0], []string{"kind", "message", "pool", "target", "time"}},
+		{"check", raw.Checks[0], []string{"job_id", "plan_id", "pool", "received", "waiting_seconds"}},
+	} {
+		if got := keys(tt.obj); !cmp.Equal(got, tt.want) {
+			t.Errorf("%s keys (-got +want):\n%s", tt.name, cmp.Diff(got, tt.want))
+		}
 	}
 
-	// The values round-trip, with decisions newest first.
+	// The values round-trip, with every list newest first.
 	var got web.Status
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatalf("decoding into web.Status: %v", err)
 	}
 	want := sampleStatus()
-	d := want.Decisions
+	d, a, f := want.Decisions, want.Agents, want.Failures
 	want.Decisions = []web.Decision{d[1], d[2], d[0]}
+	want.Agents = []web.Agent{a[1], a[0], a[2]}
+	want.Failures = []web.Failure{f[1], f[0]}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("/api/status (-want +got):\n%s", diff)
 	}

@@ -17,6 +17,7 @@ const (
 	user   = "ado-caller"
 	pass   = "s3cret-pass-value"
 	secret = "shared-secret-value"
+	token  = "bearer-token-value"
 )
 
 func TestValidate(t *testing.T) {
@@ -26,14 +27,16 @@ func TestValidate(t *testing.T) {
 		auth    webhookauth.Auth
 		wantErr string
 	}{
-		{"nothing", webhookauth.Auth{}, "set Auth.Username and Auth.Password, or Auth.Secret"},
-		{"header alone", webhookauth.Auth{SecretHeader: "X-S"}, "set Auth.Username and Auth.Password, or Auth.Secret"},
-		{"user alone", webhookauth.Auth{Username: user}, "set Auth.Username and Auth.Password, or Auth.Secret"},
+		{"nothing", webhookauth.Auth{}, "set Auth.Username and Auth.Password, or Auth.Secret, or Auth.Token"},
+		{"header alone", webhookauth.Auth{SecretHeader: "X-S"}, "set Auth.Username and Auth.Password, or Auth.Secret, or Auth.Token"},
+		{"user alone", webhookauth.Auth{Username: user}, "set Auth.Username and Auth.Password, or Auth.Secret, or Auth.Token"},
 		{"user and secret", webhookauth.Auth{Username: user, Secret: secret}, "Auth.Username and Auth.Password go together"},
 		{"password and secret", webhookauth.Auth{Password: pass, Secret: secret}, "Auth.Username and Auth.Password go together"},
 		{"basic", webhookauth.Auth{Username: user, Password: pass}, ""},
 		{"secret", webhookauth.Auth{Secret: secret}, ""},
 		{"both", webhookauth.Auth{Username: user, Password: pass, Secret: secret}, ""},
+		{"token", webhookauth.Auth{Token: token}, ""},
+		{"user and token", webhookauth.Auth{Username: user, Token: token}, "Auth.Username and Auth.Password go together"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +90,11 @@ func TestAuthorized(t *testing.T) {
 	secretOnly := webhookauth.Auth{Secret: secret}
 	both := webhookauth.Auth{Username: user, Password: pass, Secret: secret}
 	custom := webhookauth.Auth{Secret: secret, SecretHeader: "X-Hook-Token"}
+	bearerOnly := webhookauth.Auth{Token: token}
+	basicAndBearer := webhookauth.Auth{Username: user, Password: pass, Token: token}
+	bearer := func(tok string) func(*http.Request) {
+		return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
+	}
 	tests := []struct {
 		name string
 		auth webhookauth.Auth
@@ -115,6 +123,17 @@ func TestAuthorized(t *testing.T) {
 		{"both: neither", both, basic(user, secret), false},
 		{"custom header: right", custom, shared("X-Hook-Token", secret), true},
 		{"custom header: the default one", custom, shared(hdr, secret), false},
+		{"bearer: right token", bearerOnly, bearer(token), true},
+		{"bearer: scheme in lower case", bearerOnly, func(r *http.Request) { r.Header.Set("Authorization", "bearer "+token) }, true},
+		{"bearer: nothing", bearerOnly, nil, false},
+		{"bearer: prefix", bearerOnly, bearer(token[:5]), false},
+		{"bearer: empty", bearerOnly, bearer(""), false},
+		{"bearer: as basic password", bearerOnly, basic("", token), false},
+		{"bearer: in the secret header", bearerOnly, shared(hdr, token), false},
+		{"bearer: a token is not configured", basicOnly, bearer(pass), false},
+		{"basic and bearer: bearer", basicAndBearer, bearer(token), true},
+		{"basic and bearer: basic", basicAndBearer, basic(user, pass), true},
+		{"basic and bearer: password as token", basicAndBearer, bearer(pass), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,20 +152,30 @@ func TestAuthorized(t *testing.T) {
 
 func TestChallenge(t *testing.T) {
 	t.Parallel()
-	v, err := webhookauth.New(webhookauth.Auth{Secret: secret}, "adofleet checks")
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		auth webhookauth.Auth
+		want string
+	}{
+		{webhookauth.Auth{Secret: secret}, `Basic realm="adofleet checks"`},
+		{webhookauth.Auth{Username: user, Password: pass, Token: token}, `Basic realm="adofleet checks"`},
+		{webhookauth.Auth{Token: token}, `Bearer realm="adofleet checks"`},
 	}
-	w := httptest.NewRecorder()
-	v.Challenge(w)
-	if got, want := w.Header().Get("WWW-Authenticate"), `Basic realm="adofleet checks"`; got != want {
-		t.Errorf("WWW-Authenticate: got %q, want %q", got, want)
+	for _, tt := range tests {
+		v, err := webhookauth.New(tt.auth, "adofleet checks")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		v.Challenge(w)
+		if got := w.Header().Get("WWW-Authenticate"); got != tt.want {
+			t.Errorf("%v: WWW-Authenticate: got %q, want %q", tt.auth, got, tt.want)
+		}
 	}
 }
 
 func TestCredentialsAreNotPrinted(t *testing.T) {
 	t.Parallel()
-	a := webhookauth.Auth{Username: user, Password: pass, Secret: secret, SecretHeader: "X-S"}
+	a := webhookauth.Auth{Username: user, Password: pass, Secret: secret, SecretHeader: "X-S", Token: token}
 	var logged bytes.Buffer
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("configured", "auth", a)
 	outputs := map[string]string{
@@ -155,7 +184,7 @@ func TestCredentialsAreNotPrinted(t *testing.T) {
 		"pointer %+v": fmt.Sprintf("%+v", &a),
 	}
 	for name, out := range outputs {
-		for _, s := range []string{pass, secret} {
+		for _, s := range []string{pass, secret, token} {
 			if strings.Contains(out, s) {
 				t.Errorf("%s shows a credential: %s", name, out)
 			}
