@@ -160,8 +160,9 @@ func newEC2Provider(cfg *config.Config, e *config.EC2Provider, ac *aws.Config, l
 	})
 }
 
-// startCloudWatch publishes the controller's per-pool gauges until ctx ends, when enabled.
-func startCloudWatch(ctx context.Context, cfg *config.Config, ac *aws.Config, ctrl *controller.Controller, reg prometheus.Registerer, log *slog.Logger) error {
+// startCloudWatch publishes the controller's per-pool gauges while this replica leads (a follower's
+// controller has no fresh status), when enabled.
+func startCloudWatch(led *leaderOnly, cfg *config.Config, ac *aws.Config, ctrl *controller.Controller, reg prometheus.Registerer, log *slog.Logger) error {
 	cwc := cfg.CloudWatch
 	if !cwc.Enabled {
 		return nil
@@ -194,6 +195,9 @@ func startCloudWatch(ctx context.Context, cfg *config.Config, ac *aws.Config, ct
 	if err != nil {
 		return fmt.Errorf("cloudwatch: %w", err)
 	}
-	go pub.Run(ctx)
+	led.Go(func(ctx context.Context) error {
+		pub.Run(ctx)
+		return nil
+	})
 	return nil
 }

@@ -29,9 +29,7 @@ type checksWiring struct {
 	cb    *checks.Callbacker
 	auth  checks.Auth
 	log   *slog.Logger
-	stop  context.CancelFunc // stops the callbacker's loop
-	done  chan struct{}      // closed once the loop has returned (between rounds)
-	fails sync.WaitGroup     // checks being failed after a launch failure
+	fails sync.WaitGroup // checks being failed after a launch failure
 }
 
 // openChecks builds the callbacker over the check requests kept in st; nil when checks are off.
@@ -110,7 +108,8 @@ func (w *checksWiring) launchFailed(pool string, err error) {
 	})
 }
 
-// start runs the callbacker and returns the endpoint to mount at /v1/checks/.
+// start returns the endpoint to mount at /v1/checks/; serve runs the callbacker (run) on the
+// leader only.
 func (w *checksWiring) start(ctx context.Context, cfg *config.Config, ctrl *controller.Controller, reg prometheus.Registerer, log *slog.Logger) ([]mount, error) {
 	if w == nil {
 		return nil, nil
@@ -122,13 +121,17 @@ func (w *checksWiring) start(ctx context.Context, cfg *config.Config, ctrl *cont
 	if err != nil {
 		return nil, err
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	w.stop, w.done = stop, make(chan struct{})
-	go func() {
-		defer close(w.done)
-		_ = w.cb.Run(runCtx, checksCallbackInterval)
-	}()
 	return []mount{{pattern: "/v1/checks/", handler: h}}, nil
+}
+
+// run runs the callbacker's rounds until ctx ends, returning between rounds (a callback already
+// claimed is still sent); nil when checks are off.
+func (w *checksWiring) run(ctx context.Context) error {
+	if w == nil {
+		return nil
+	}
+	_ = w.cb.Run(ctx, checksCallbackInterval) // returns only ctx's error
+	return nil
 }
 
 // checksRoundTimeout bounds one callbacker round run by the Lambda reconcile function.
@@ -145,15 +148,11 @@ func (w *checksWiring) round(ctx context.Context) error {
 	return err
 }
 
-// close stops the callbacker and waits for its current round to finish (a callback already
-// claimed is still sent) and for the checks being failed; the caller closes the store after.
+// close waits for the checks being failed; the caller closes the store after (and after run has
+// returned).
 func (w *checksWiring) close() {
 	if w == nil {
 		return
-	}
-	if w.stop != nil {
-		w.stop()
-		<-w.done
 	}
 	w.fails.Wait()
 }

@@ -26,6 +26,9 @@ import (
 const (
 	demoPool       = "demo"
 	demoController = "adofleet-demo"
+	// demoCostPerHour prices the demo's agents for the dashboard's cost estimate: a small
+	// on-demand instance's hourly price, so the numbers look like a real fleet's.
+	demoCostPerHour = 0.0416
 	// demoPATEnv, when set, is the PAT the demo's simulator accepts instead of a random one: for
 	// the test that checks it never leaks, or to call the simulator by hand. Deliberately not a
 	// flag, so it stays out of ps and shell history.
@@ -226,7 +229,8 @@ func startDemo(ctx context.Context, o demoOptions, log *slog.Logger) (*demo, err
 		return d, fmt.Errorf("register placeholder agents: %w", err)
 	}
 	if o.listen != "off" {
-		addr, err := startWeb(ctx, o.listen, "adofleet demo", d.ctrl, reg, nil, log)
+		dash := dashboard{ctrl: d.ctrl, store: st, prices: map[string]float64{demoPool: demoCostPerHour}}
+		addr, err := startWeb(ctx, o.listen, "adofleet demo", dash, reg, nil, log)
 		if err != nil {
 			return d, err
 		}

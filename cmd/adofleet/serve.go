@@ -60,6 +60,10 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	ac, client, st := b.ac, b.client, b.store
 	defer st.Close()
+	led, err := newLeaderOnly(cfg, st, reg, log) // leader.go: what runs on the leader only
+	if err != nil {
+		return err
+	}
 	publisher, stopNotify, err := openNotify(ctx, cfg, st, b.secrets, reg, log)
 	if err != nil {
 		return err
@@ -90,40 +94,47 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("controller: %w", err)
 	}
-	// Placeholders are retried by every cycle; a failure here is worth a warning, not an exit.
-	if err := ctrl.EnsurePlaceholders(ctx); err != nil {
-		log.Warn("register placeholder agents (will retry every cycle)", "err", err)
+	led.Go(func(ctx context.Context) error {
+		// Placeholders are retried by every cycle; a failure here is worth a warning, not an exit.
+		if err := ctrl.EnsurePlaceholders(ctx); err != nil {
+			log.Warn("register placeholder agents (will retry every cycle)", "err", err)
+		}
+		return ctrl.Run(ctx)
+	})
+	if err := startCloudWatch(led, cfg, ac, ctrl, reg, log); err != nil {
+		return err
 	}
-	if err := startCloudWatch(ctx, cfg, ac, ctrl, reg, log); err != nil {
+	guards, err := newListenerGuards(ctx, cfg, b.secrets, reg, log) // security.go
+	if err != nil {
 		return err
 	}
 	mounts, err := chk.start(ctx, cfg, ctrl, reg, log)
 	if err != nil {
 		return err
 	}
+	mounts = guards.endpoint("checks", guards.checks, mounts)
+	led.Go(chk.run)
 	hookMounts, err := openHooks(ctx, cfg, ac, b.secrets, events, ctrl, reg, log)
 	if err != nil {
 		return err
 	}
-	mounts = append(mounts, hookMounts...)
-	vmr, err := startVMResources(ctx, cfg, ac, client, st, events, reg, log)
+	mounts = append(mounts, guards.endpoint("hooks", guards.hooks, hookMounts)...)
+	vmr, err := startVMResources(ctx, led, cfg, ac, client, st, events, reg, log)
 	if err != nil {
 		return err
 	}
 	defer vmr.stop()
 	if cfg.Web.Enabled() { // checks' start refuses to run with web off
-		addr, err := startWeb(ctx, cfg.Web.Listen, "adofleet", ctrl, reg, readiness(ctrl), log, mounts...)
+		dash := dashboard{ctrl: ctrl, store: st, prices: cfg.CostPerHour(), currency: cfg.Web.CostCurrency(), guard: guards.dashboard}
+		addr, err := startWeb(ctx, cfg.Web.Listen, "adofleet", dash, reg, led.ready(readiness(ctrl)), log, mounts...)
 		if err != nil {
 			return err
 		}
 		log.Info("dashboard ready", "url", "http://"+addr+"/")
 	}
-	log.Info("adofleet serving", "version", version, "pools", len(cfg.Pools), "controller", cfg.Controller.ID)
-	if len(cfg.Pools) == 0 { // vmResources alone: its loops run until ctx ends
-		<-ctx.Done()
-		return nil
-	}
-	return ctrl.Run(ctx)
+	log.Info("adofleet serving", "version", version, "pools", len(cfg.Pools), "controller", cfg.Controller.ID,
+		"leaderElection", cfg.Controller.LeaderElection.Elects())
+	return led.run(ctx) // until ctx ends; every loop has returned when it does
 }
 
 // readiness is ready once every pool has reconciled at least once without an error.
@@ -188,6 +199,9 @@ func buildProvidersWithStop(cfg *config.Config, ac *aws.Config, secrets *secret.
 		return nil, stop, err
 	}
 	if err := addAzureProviders(providers, cfg, secrets, reg, log); err != nil {
+		return nil, stop, err
+	}
+	if err := addKubernetesProvider(providers, cfg, reg, log, instrument...); err != nil { // kubernetes.go
 		return nil, stop, err
 	}
 	return providers, stop, nil

@@ -88,14 +88,15 @@ func newVMResources(cfg *config.Config, ac *aws.Config, client vmresource.ADO, s
 	return vmParts{manager: m, consumer: c}, nil
 }
 
-// vmRunning is the vmResources part of serve: the queue consumer and the reconcile timer.
+// vmRunning is the vmResources part of serve that runs on every replica: the queue consumer (the
+// reconcile timer runs on the leader only).
 type vmRunning struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-// stop ends both loops and returns once they have (a batch being handled is finished first), so
-// the store they write is closed after them. A nil receiver (not configured) returns at once.
+// stop ends the consumer and returns once it has (a batch being handled is finished first), so
+// the store it writes is closed after it. A nil receiver (not configured) returns at once.
 func (r *vmRunning) stop() {
 	if r != nil {
 		r.cancel()
@@ -103,9 +104,9 @@ func (r *vmRunning) stop() {
 	}
 }
 
-// startVMResources starts the consumer (when queueUrl is set) and the reconcile loop until ctx
-// ends; nil when vmResources is not configured.
-func startVMResources(ctx context.Context, cfg *config.Config, ac *aws.Config, client vmresource.ADO, st store.VMResources, events notify.Publisher, reg prometheus.Registerer, log *slog.Logger) (*vmRunning, error) {
+// startVMResources starts the consumer (when queueUrl is set) until ctx ends, and adds the
+// reconcile loop to what runs on the leader only; nil when vmResources is not configured.
+func startVMResources(ctx context.Context, led *leaderOnly, cfg *config.Config, ac *aws.Config, client vmresource.ADO, st store.VMResources, events notify.Publisher, reg prometheus.Registerer, log *slog.Logger) (*vmRunning, error) {
 	v := cfg.VMResources
 	if v == nil {
 		return nil, nil
@@ -126,7 +127,10 @@ func startVMResources(ctx context.Context, cfg *config.Config, ac *aws.Config, c
 	} else {
 		log.Info("vmResources.queueUrl is not set: VM resources are only reconciled on the timer", "interval", v.ReconcileInterval.D())
 	}
-	r.wg.Go(func() { reconcileVMLoop(ctx, parts.manager, v.ReconcileInterval.D(), log) })
+	led.Go(func(ctx context.Context) error {
+		reconcileVMLoop(ctx, parts.manager, v.ReconcileInterval.D(), log)
+		return nil
+	})
 	log.Info("Environment VM resources followed", "environments", len(v.Environments), "queue", v.QueueURL != "", "dryRun", v.DryRun)
 	return r, nil
 }

@@ -13,51 +13,44 @@ import (
 
 	"github.com/adofleet/adofleet/internal/controller"
 	"github.com/adofleet/adofleet/internal/web"
+	"github.com/adofleet/adofleet/internal/web/fleet"
 )
 
-// statusSource adapts the controller's Status to the dashboard's, field by field.
-type statusSource struct{ c *controller.Controller }
-
-func (s statusSource) Status(ctx context.Context) (web.Status, error) {
-	st, err := s.c.Status(ctx)
-	if err != nil {
-		return web.Status{}, err
-	}
-	out := web.Status{GeneratedAt: st.GeneratedAt}
-	for _, p := range st.Pools {
-		out.Pools = append(out.Pools, web.PoolStatus{
-			Name: p.Name, Provider: p.Provider, Min: p.Min, Max: p.Max, Standby: p.Standby,
-			QueuedJobs: p.QueuedJobs, RunningJobs: p.RunningJobs,
-			Agents: web.AgentCounts{
-				Starting: p.Agents.Starting, Idle: p.Agents.Idle, Busy: p.Agents.Busy,
-				Draining: p.Agents.Draining, Offline: p.Agents.Offline,
-			},
-			LastReconcile: p.LastReconcile, LastError: p.LastError,
-		})
-	}
-	for _, d := range st.Decisions {
-		out.Decisions = append(out.Decisions, web.Decision{
-			Time: d.Time, Pool: d.Pool, Action: d.Action, Target: d.Target, Reason: d.Reason,
-		})
-	}
-	return out, nil
+// dashboard is what the dashboard reads: the controller, the store, and each pool's price.
+type dashboard struct {
+	ctrl     *controller.Controller
+	store    fleet.Store
+	prices   map[string]float64 // pool -> cost of one agent-hour; none: no cost shown
+	currency string
+	// guard, if set, wraps the dashboard's routes (allow-list and credentials; security.go).
+	guard func(http.Handler) http.Handler
 }
 
-// startWeb serves the dashboard and metrics on addr until ctx ends. It returns the bound address
-// (useful with port 0) once the listener is open, so a busy port is an error at start-up.
-func startWeb(ctx context.Context, addr, title string, c *controller.Controller, reg *prometheus.Registry, ready func() error, log *slog.Logger, mounts ...mount) (string, error) {
+// startWeb serves the dashboard and metrics on addr until ctx ends, and samples the pools for
+// its charts. It returns the bound address (useful with port 0) once the listener is open, so a
+// busy port is an error at start-up.
+func startWeb(ctx context.Context, addr, title string, d dashboard, reg *prometheus.Registry, ready func() error, log *slog.Logger, mounts ...mount) (string, error) {
+	src, err := fleet.New(fleet.Options{
+		Controller: d.ctrl, Store: d.store, Prices: d.prices, Currency: d.currency, Logger: log,
+	})
+	if err != nil {
+		return "", fmt.Errorf("dashboard: %w", err)
+	}
 	dash, err := web.New(web.Options{
-		Source: statusSource{c}, Gatherer: reg, Ready: ready, Title: title,
+		Source: src, History: src, Gatherer: reg, Ready: ready, Title: title,
 		Logger: log.With("component", "web"),
 	})
 	if err != nil {
 		return "", fmt.Errorf("dashboard: %w", err)
 	}
 	var h http.Handler = dash
+	if d.guard != nil {
+		h = d.guard(dash)
+	}
 	if len(mounts) > 0 {
 		// internal/web has its own mux; other endpoints (the checks webhook) share its listener.
 		mux := http.NewServeMux()
-		mux.Handle("/", dash)
+		mux.Handle("/", h)
 		for _, m := range mounts {
 			mux.Handle(m.pattern, m.handler)
 		}
@@ -68,6 +61,8 @@ func startWeb(ctx context.Context, addr, title string, c *controller.Controller,
 		return "", fmt.Errorf("dashboard: listen on %s: %w (choose another address with --listen)", addr, err)
 	}
 	srv := web.NewHTTPServer(addr, h)
+	srv.RegisterOnShutdown(dash.Close) // live streams end, so Shutdown does not wait for them
+	go func() { _ = src.Run(ctx) }()
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("dashboard server stopped", "err", err)

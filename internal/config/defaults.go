@@ -41,6 +41,7 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.Controller.ID, DefaultControllerID)
 	setDefault(&c.Controller.Resync, Duration(DefaultResync))
 	setDefault(&c.Controller.LogLevel, DefaultLogLevel)
+	c.Controller.LeaderElection.setDefaults() // leader.go
 	setDefault(&c.Organization.Timeout, Duration(DefaultOrgTimeout))
 	setDefault(&c.Organization.SecretTTL, Duration(DefaultSecretTTL))
 	setDefault(&c.Web.Listen, DefaultListen)
@@ -67,6 +68,7 @@ func (c *Config) SetDefaults() {
 	c.VMResources.setDefaults()
 	c.Notify.setDefaults()
 	c.Hooks.setDefaults()
+	c.Providers.Kubernetes.setDefaults() // kubernetes.go
 	for i := range c.Pools {
 		p := &c.Pools[i]
 		setDefault(&p.IdleTimeout, Duration(DefaultIdleTimeout))

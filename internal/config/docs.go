@@ -28,7 +28,7 @@ var typeDocs = map[string]string{
 	"Providers":               "The providers pools can use; a pool names one of those configured here.",
 	"LocalProvider":           "Runs each agent as a process on this machine.",
 	"Pool":                    "One Azure DevOps agent pool adofleet scales.",
-	"PoolResources":           "The size of each of a pool's instances, in the provider's notation; only the ecs and aci providers use it.",
+	"PoolResources":           "The size of each of a pool's instances, in the provider's notation; only the ecs, aci and kubernetes providers use it.",
 	"ECSProvider":             "Runs each agent as an Amazon ECS task, on Fargate or on EC2 capacity providers.",
 	"ECSCapacityProviderItem": "One item of a capacity-provider strategy.",
 	"ECSSecret":               "A secret the task definition's agent container declares; ECS fills the variable from SSM or Secrets Manager.",
@@ -88,10 +88,10 @@ var fieldDocs = map[string]fieldMeta{
 	"Pool.oneJobPerAgent":      {doc: "Agents run one job each and exit (run.sh --once).", def: DefaultOneJobPerAgent},
 	"Pool.capabilities":        {doc: "User capabilities the pool's agents offer. Jobs whose demands they do not satisfy are not launched for; the placeholder agent is registered with them."},
 	"Pool.env":                 {doc: "Environment variables added to this pool's agents."},
-	"Pool.resources":           {doc: "Size of each of the pool's instances, over the provider's defaults. ecs pools (the task's cpu and memory) and aci pools (the container's cores and GB) only; other providers take their size from their own settings."},
+	"Pool.resources":           {doc: "Size of each of the pool's instances, over the provider's defaults. ecs pools (the task's cpu and memory), aci pools (the container's cores and GB) and kubernetes pools (the container's requests) only; other providers take their size from their own settings."},
 
-	"PoolResources.cpu":    {doc: `ecs: task CPU units ("512") or vCPUs ("1 vCPU"); default providers.ecs.cpu, else the task definition's. aci: CPU cores ("1.5"); default providers.aci.cpu.`},
-	"PoolResources.memory": {doc: `ecs: task memory in MiB ("2048") or GB ("2 GB"); default providers.ecs.memory, else the task definition's. aci: GB ("3.5"); default providers.aci.memoryGB.`},
+	"PoolResources.cpu":    {doc: `ecs: task CPU units ("512") or vCPUs ("1 vCPU"); default providers.ecs.cpu, else the task definition's. aci: CPU cores ("1.5"); default providers.aci.cpu. kubernetes: a quantity ("500m", "2"); default providers.kubernetes.resources.requests.cpu.`},
+	"PoolResources.memory": {doc: `ecs: task memory in MiB ("2048") or GB ("2 GB"); default providers.ecs.memory, else the task definition's. aci: GB ("3.5"); default providers.aci.memoryGB. kubernetes: a quantity ("4Gi"); default providers.kubernetes.resources.requests.memory.`},
 
 	"AWS.region": {doc: "Region of every AWS part that sets none. Default: the AWS SDK's lookup (AWS_REGION, the shared config file).", pattern: regionRE.String()},
 

@@ -20,6 +20,8 @@ type Hooks struct {
 	// account of adofleet's AWS credentials (STS GetCallerIdentity, once at start) and aws.region.
 	Account string `yaml:"account,omitempty" json:"account,omitempty"`
 	Region  string `yaml:"region,omitempty" json:"region,omitempty"`
+	// AllowFrom replaces web.allowFrom for this endpoint (security.go).
+	AllowFrom []string `yaml:"allowFrom,omitempty" json:"allowFrom,omitempty"`
 }
 
 // Defaults of the hooks section.

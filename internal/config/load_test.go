@@ -166,7 +166,7 @@ func TestErrorsCarryPositionAndNeverTheSecret(t *testing.T) {
 			Message: "looks like a literal secret (not shown); keep it in an environment variable, a file, SSM Parameter Store or Secrets Manager and write env:NAME, file:PATH, ssm:/NAME or secretsmanager:NAME, e.g. env:ADO_PAT"},
 		{File: "adofleet.yaml", Line: 12, Column: 5, Field: "pools[0].maxx", Message: "unknown field; did you mean max?"},
 		{File: "adofleet.yaml", Line: 13, Column: 5, Field: "pools[0].bearerToken", Message: "unknown field; known fields: " +
-			"name, provider, template, min, max, standby, maxLaunchPerCycle, idleTimeout, registrationTimeout, oneJobPerAgent, capabilities, env, resources"},
+			"name, provider, template, min, max, standby, maxLaunchPerCycle, idleTimeout, registrationTimeout, oneJobPerAgent, capabilities, env, resources, costPerHour"},
 	}
 	if diff := cmp.Diff(want, errs.List); diff != "" {
 		t.Errorf("errors mismatch (-want +got):\n%s", diff)

@@ -47,12 +47,23 @@ type Controller struct {
 	Resync Duration `yaml:"resync,omitempty" json:"resync,omitempty"`
 	// LogLevel: debug, info (default), warn, error.
 	LogLevel string `yaml:"logLevel,omitempty" json:"logLevel,omitempty"`
+	// LeaderElection lets several serve replicas share the work with one leader (leader.go).
+	LeaderElection *LeaderElection `yaml:"leaderElection,omitempty" json:"leaderElection,omitempty"`
 }
 
 // Web is the dashboard, /metrics and health endpoints.
 type Web struct {
 	// Listen address (default 127.0.0.1:8080); "" keeps the default, "off" disables it.
 	Listen string `yaml:"listen,omitempty" json:"listen,omitempty"`
+	// Currency labels the dashboard's cost estimates (default USD); see Pool.CostPerHour.
+	Currency string `yaml:"currency,omitempty" json:"currency,omitempty"`
+	// AllowFrom, TrustedProxies, Username, Password and BearerToken guard the listener: see
+	// security.go.
+	AllowFrom      []string `yaml:"allowFrom,omitempty" json:"allowFrom,omitempty"`
+	TrustedProxies []string `yaml:"trustedProxies,omitempty" json:"trustedProxies,omitempty"`
+	Username       string   `yaml:"username,omitempty" json:"username,omitempty"`
+	Password       string   `yaml:"password,omitempty" json:"password,omitempty"`
+	BearerToken    string   `yaml:"bearerToken,omitempty" json:"bearerToken,omitempty"`
 }
 
 // Providers configures each provider that pools can use.
@@ -61,6 +72,8 @@ type Providers struct {
 	ECS   *ECSProvider   `yaml:"ecs,omitempty" json:"ecs,omitempty"`
 	EC2   *EC2Provider   `yaml:"ec2,omitempty" json:"ec2,omitempty"`
 	ACI   *ACIProvider   `yaml:"aci,omitempty" json:"aci,omitempty"`
+	// Kubernetes: see kubernetes.go.
+	Kubernetes *KubernetesProvider `yaml:"kubernetes,omitempty" json:"kubernetes,omitempty"`
 }
 
 // AWS holds settings shared by every AWS part (the ecs and ec2 providers, CloudWatch, ssm: and
@@ -101,6 +114,8 @@ type Checks struct {
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// MaxBodyBytes bounds a call's body (default 65536).
 	MaxBodyBytes int `yaml:"maxBodyBytes,omitempty" json:"maxBodyBytes,omitempty"`
+	// AllowFrom replaces web.allowFrom for this endpoint (security.go).
+	AllowFrom []string `yaml:"allowFrom,omitempty" json:"allowFrom,omitempty"`
 }
 
 // LocalProvider runs each agent as a local process.
@@ -143,6 +158,9 @@ type Pool struct {
 	Env map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
 	// Resources size each of the pool's instances, over the provider's defaults (ecs and aci only).
 	Resources PoolResources `yaml:"resources,omitempty" json:"resources,omitempty"`
+	// CostPerHour is what one of the pool's agents costs an hour, for the dashboard's estimate
+	// (agent-hours times this); 0 shows no cost.
+	CostPerHour float64 `yaml:"costPerHour,omitempty" json:"costPerHour,omitempty"`
 }
 
 // PoolResources size each instance of a pool, in the provider's notation. Only the ecs provider

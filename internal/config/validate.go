@@ -45,6 +45,8 @@ func validate(c *Config, d *decoder) {
 	v.vmResources(c.VMResources)
 	v.notify(c.Notify, c.Pools)
 	v.hooks(c.Hooks, c.Web)
+	v.cost(c.Pools, c.Web) // cost.go
+	v.security(c)          // security.go
 }
 
 func (v validator) organization(o Organization) {
@@ -127,6 +129,7 @@ func (v validator) controller(c Controller) {
 	if !slices.Contains(logLevels, c.LogLevel) {
 		v.errorf("controller.logLevel", "must be one of %s; got %q", strings.Join(logLevels, ", "), c.LogLevel)
 	}
+	v.leaderElection(c.LeaderElection) // leader.go
 }
 
 func (v validator) web(w Web) {
@@ -165,6 +168,11 @@ func (v validator) providers(p Providers) {
 		const at = "providers.aci"
 		a.check(v.under(at)) // includes callTimeout and the registryPassword reference
 		v.envKeys(at+".env", a.Env)
+	}
+	if k := p.Kubernetes; k != nil {
+		const at = "providers.kubernetes"
+		k.check(v.under(at)) // kubernetes.go
+		v.envKeys(at+".env", k.Env)
 	}
 }
 
@@ -229,8 +237,10 @@ func (v validator) poolResources(path, prov string, r PoolResources, configured 
 		checkECSSize(r.CPU, r.Memory, v.under(path))
 	case "aci":
 		checkACISize(r.CPU, r.Memory, v.under(path))
+	case "kubernetes":
+		checkKubernetesSize(r.CPU, r.Memory, v.under(path))
 	default:
-		v.errorf(path, "only the ecs and aci providers size instances; provider %q would ignore it (ec2 instances take their size from providers.ec2.instanceTypes or the launch template)", prov)
+		v.errorf(path, "only the ecs, aci and kubernetes providers size instances; provider %q would ignore it (ec2 instances take their size from providers.ec2.instanceTypes or the launch template)", prov)
 	}
 }
 
