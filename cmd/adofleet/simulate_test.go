@@ -40,7 +40,7 @@ func TestSimulateTable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("simulate: %v", err)
 	}
-	for _, want := range []string{"3 jobs, boot 1m0s-1m0s", "adofleet", "stepfunctions", "oracle", "source: "} {
+	for _, want := range []string{"3 jobs scored, boot 1m0s-1m0s, cycle 500ms", "adofleet", "stepfunctions", "ideal", "oracle", "source: ", "wait>ideal"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -125,6 +125,40 @@ func TestSimulateJSONAndPlot(t *testing.T) {
 	}
 }
 
+// --train-days: the first day is only learned from; every policy, the ideal launcher included,
+// is scored on the second day's jobs alone.
+func TestSimulateTrainDays(t *testing.T) {
+	t.Parallel()
+	trace := writeTrace(t, handTrace+`2025-03-04T09:00:00Z,300,docker,linux
+2025-03-04T09:00:30Z,300,docker,linux
+`)
+	out, _, err := runCLI(t.Context(), "simulate", "--trace", trace, "--policy", "adofleet-predictive,adofleet",
+		"--boot", "60s-60s", "--train-days", "1", "--json")
+	if err != nil {
+		t.Fatalf("simulate: %v", err)
+	}
+	var rep simulateReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("decode --json output: %v\n%s", err, out)
+	}
+	if rep.Jobs != 2 || rep.TrainJobs != 3 || rep.TrainDays != 1 {
+		t.Fatalf("scored %d jobs, learned from %d over %d days; want 2, 3 and 1", rep.Jobs, rep.TrainJobs, rep.TrainDays)
+	}
+	for _, r := range append(rep.Results, rep.Ideal) {
+		if r.Jobs != 2 {
+			t.Errorf("%s scored %d jobs, want the 2 after the cut", r.Policy, r.Jobs)
+		}
+	}
+	table, _, err := runCLI(t.Context(), "simulate", "--trace", trace, "--policy", "adofleet-predictive",
+		"--boot", "60s-60s", "--train-days", "1")
+	if err != nil {
+		t.Fatalf("simulate: %v", err)
+	}
+	if want := "learned from the 3 jobs queued from 2025-03-03 and before 2025-03-04"; !strings.Contains(table, want) {
+		t.Errorf("table lacks %q:\n%s", want, table)
+	}
+}
+
 func TestSimulateBadInput(t *testing.T) {
 	t.Parallel()
 	good := writeTrace(t, handTrace)
@@ -138,6 +172,8 @@ func TestSimulateBadInput(t *testing.T) {
 		{[]string{"simulate", "--trace", good, "--boot", "slow"}, "--boot"},
 		{[]string{"simulate", "--trace", good, "--schedule", "mon 8-18 2"}, "--schedule"},
 		{[]string{"simulate"}, "\"trace\" not set"},
+		{[]string{"simulate", "--trace", good, "--train-days", "1"}, "--train-days: split: no job is queued after the first 1 days"},
+		{[]string{"simulate", "--trace", good, "--train-days", "-1"}, "--train-days"},
 	}
 	for _, tt := range tests {
 		_, _, err := runCLI(t.Context(), tt.args...)

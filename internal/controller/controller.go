@@ -89,25 +89,63 @@ func (c *Controller) Run(ctx context.Context) error {
 }
 
 func (c *Controller) loop(ctx context.Context, p *pool) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
+	resync := time.NewTimer(0)
+	defer resync.Stop()
+	// held is a wake-up waiting out WakeInterval since the last cycle; the wake-ups that arrive
+	// meanwhile coalesce into it.
+	var held *time.Timer
+	var heldC <-chan time.Time
+	var last time.Time // start of the last cycle, on the wall clock the timers use
 	for {
 		select {
 		case <-ctx.Done():
+			if held != nil {
+				held.Stop()
+			}
 			return
-		case <-timer.C:
+		case <-resync.C:
+		case <-heldC:
 		case <-p.wake:
+			now := time.Now()
+			if at := NextWakeCycle(last, now, c.opts.WakeInterval); at.After(now) {
+				if heldC == nil {
+					held = time.NewTimer(at.Sub(now))
+					heldC = held.C
+				}
+				continue
+			}
 		}
+		if held != nil { // this cycle sees what the held wake-up was for
+			held.Stop()
+			held, heldC = nil, nil
+		}
+		last = time.Now()
 		if _, err := c.reconcile(ctx, p); err != nil && ctx.Err() == nil {
 			p.log.Warn("reconcile failed; retrying next cycle", "err", err)
 		}
-		timer.Reset(c.opts.Resync)
+		resync.Reset(c.opts.Resync)
 	}
 }
 
+// NextWakeCycle is when a wake-up arriving at now runs a cycle, given the start of the pool's
+// last cycle (zero: none yet): at once if that was at least interval ago, so an isolated event
+// costs no delay; else interval after it, so a burst of wake-ups (a 200-job matrix is 200
+// service-hook events) costs one cycle per interval instead of one per event. interval <= 0
+// runs every wake-up at once. The simulator schedules its wake-ups with it too.
+func NextWakeCycle(last, now time.Time, interval time.Duration) time.Time {
+	if last.IsZero() || interval <= 0 {
+		return now
+	}
+	if at := last.Add(interval); at.After(now) {
+		return at
+	}
+	return now
+}
+
 // Wake asks pool's loop to reconcile now instead of at its next resync (for webhooks, service
-// hooks and provider events). It never blocks; wake-ups before the loop gets to run coalesce.
-// An unknown pool is ignored.
+// hooks and provider events). It never blocks. Wake-ups coalesce: those before the loop gets to
+// run are one, and those within Options.WakeInterval of the last cycle's start are held to one
+// cycle at the end of the interval (NextWakeCycle). An unknown pool is ignored.
 func (c *Controller) Wake(poolName string) {
 	p, ok := c.byName[poolName]
 	if !ok {

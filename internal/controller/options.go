@@ -18,6 +18,7 @@ import (
 // Defaults applied by New.
 const (
 	DefaultResync          = 30 * time.Second
+	DefaultWakeInterval    = 2 * time.Second
 	DefaultCapacityBackoff = 2 * time.Minute
 	DefaultGoneRetention   = time.Hour
 	DefaultCycleTimeout    = 5 * time.Minute
@@ -70,6 +71,10 @@ type Options struct {
 	AgentToken func() string
 	// Resync is the period of each pool's loop when nothing wakes it (default 30s).
 	Resync time.Duration
+	// WakeInterval is the least time between the starts of a pool's cycles that Wake triggers
+	// (default 2s; negative: none): a wake-up after a quiet spell runs at once, the wake-ups of a
+	// burst within the interval coalesce into one cycle at its end (NextWakeCycle).
+	WakeInterval time.Duration
 	// CapacityBackoff is how long a pool stops launching after the provider reported
 	// insufficient capacity (default 2m).
 	CapacityBackoff time.Duration
@@ -114,6 +119,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Resync <= 0 {
 		o.Resync = DefaultResync
+	}
+	if o.WakeInterval == 0 {
+		o.WakeInterval = DefaultWakeInterval
 	}
 	if o.CapacityBackoff <= 0 {
 		o.CapacityBackoff = DefaultCapacityBackoff

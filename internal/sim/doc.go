@@ -17,6 +17,19 @@
 // Lock renewals are not simulated: the Org runs with session and lock timeouts longer than any
 // trace, since renewals make no decision.
 //
+// # What is measured
+//
+// Every run of a policy is paired with a run of the ideal launcher (IdealPolicy) on the same
+// trace with the same draws: one agent launched the instant each job is queued, no controller,
+// no standby. Boot times are drawn per job in queue order, and a launch gets the boot of the
+// oldest queued job no launch has covered yet (see boots.go), so a job's agent boots in the same
+// time in both runs. A job's wait beyond ideal is its wait less its wait under the ideal launcher
+// (never below 0): it charges the policy for its reaction (event delivery, polls, coalescing,
+// the cycle's own calls, Config.CycleTime) and for launching too few agents, and not for what no
+// launcher without standby avoids: the boot, and ADO handing the oldest queued job to whichever
+// agent comes online first. The older wait less the boot of the agent that ran the job is kept
+// beside it (Result.WaitBeyondBoot); it counts that reshuffle too.
+//
 // # Trace format
 //
 // A trace is CSV with a header line naming the columns, in any order:

@@ -14,6 +14,7 @@ const (
 	evFinish                     // an agent's job ends (agent)
 	evInterrupt                  // a spot interruption hits an instance (inst)
 	evReconcile                  // a controller cycle for a pool (pool, gen)
+	evWake                       // a queued job's event reaches the controller (pool)
 )
 
 type event struct {
@@ -24,6 +25,7 @@ type event struct {
 	inst string
 	name string // agent or pool
 	gen  uint64 // for poll events: the pool's reconcile generation when scheduled
+	wake bool   // a cycle a wake-up held (evReconcile)
 }
 
 // eventQueue is a min-heap by (at, seq): a deterministic order for equal times.

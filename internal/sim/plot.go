@@ -15,8 +15,8 @@ const (
 	plotTicks                = 5
 	pointRadius              = 5
 	oracleLabel              = "oracle (lower bound)"
-	plotTitle                = "Wait beyond boot (p95) against cost, per policy"
-	axisX, axisY             = "cost (USD)", "p95 wait beyond boot (s)"
+	plotTitle                = "Wait beyond the ideal launcher's (p95) against cost, per policy"
+	axisX, axisY             = "cost (USD)", "p95 wait beyond ideal (s)"
 	fontSize                 = 12
 	textColor, axisColor     = "#222", "#888"
 	pointColor, oracleColor  = "#1f77b4", "#2ca02c"
@@ -64,7 +64,7 @@ func attrs(kv ...string) []xml.Attr {
 
 func num(f float64) string { return fmt.Sprintf("%.1f", f) }
 
-// PlotSVG draws one point per result (x: cost, y: p95 wait beyond boot) and the oracle, as a
+// PlotSVG draws one point per result (x: cost, y: p95 wait beyond the ideal launcher's) and the oracle, as a
 // standalone SVG document. adofleet's own policies are drawn in red.
 func PlotSVG(w io.Writer, results []Result) error {
 	if len(results) == 0 {
@@ -74,7 +74,7 @@ func PlotSVG(w io.Writer, results []Result) error {
 	maxCost, maxWait := oracle.Cost, 0.0
 	for _, r := range results {
 		maxCost = math.Max(maxCost, r.Cost)
-		maxWait = math.Max(maxWait, r.WaitBeyondBoot.P95)
+		maxWait = math.Max(maxWait, r.WaitBeyondIdeal.P95)
 	}
 	maxCost = niceCeil(math.Max(maxCost, minSpanCost))
 	maxWait = niceCeil(math.Max(maxWait, minSpanWait))
@@ -118,8 +118,8 @@ func PlotSVG(w io.Writer, results []Result) error {
 		if len(r.Policy) >= len(PolicyAdofleet) && r.Policy[:len(PolicyAdofleet)] == PolicyAdofleet {
 			color = ourColor
 		}
-		point(r.Cost, r.WaitBeyondBoot.P95, color, r.Policy,
-			fmt.Sprintf("%s: $%.2f, p95 wait beyond boot %.1fs", r.Policy, r.Cost, r.WaitBeyondBoot.P95))
+		point(r.Cost, r.WaitBeyondIdeal.P95, color, r.Policy,
+			fmt.Sprintf("%s: $%.2f, p95 wait beyond ideal %.1fs", r.Policy, r.Cost, r.WaitBeyondIdeal.P95))
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return fmt.Errorf("plot: %w", err)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/adofleet/adofleet/internal/controller"
 )
 
 // Policy is how a pool is scaled in a run. Every policy drives the same controller and scaler:
@@ -17,10 +19,13 @@ type Policy struct {
 	// Poll is the period of the controller's cycles when nothing wakes it (the resync timer,
 	// reset after every cycle as controller.Run does).
 	Poll time.Duration
-	// WakeOnQueue: a queued job wakes the controller after WakeDelay (the checks webhook or a
-	// service hook, as serve wires them to Controller.Wake).
-	WakeOnQueue bool
-	WakeDelay   time.Duration
+	// WakeOnQueue: a queued job wakes the controller after WakeDelay, the event's delivery (the
+	// checks webhook or a service hook, as serve wires them to Controller.Wake). WakeInterval is
+	// the controller's Options.WakeInterval: wake-ups within it of the last cycle coalesce into
+	// one cycle at its end (controller.NextWakeCycle).
+	WakeOnQueue  bool
+	WakeDelay    time.Duration
+	WakeInterval time.Duration
 	// Standby is the fixed standby count; StandbyAt, if set, replaces it and is asked before
 	// every cycle (a schedule, a prediction), the value passed on with Controller.SetStandby.
 	Standby   int
@@ -29,6 +34,9 @@ type Policy struct {
 	IdleTimeout time.Duration
 	// ReuseAgents: agents stay for further jobs (not --once).
 	ReuseAgents bool
+	// Ideal: no controller; the run launches one agent at the instant each job is queued (see
+	// IdealPolicy).
+	Ideal bool
 }
 
 // Policy names.
@@ -50,12 +58,17 @@ var PolicyNames = []string{PolicyStepFunctions, PolicyKEDA, PolicyScaleSet, Poli
 type PolicyOptions struct {
 	// Schedule is adofleet-schedule's standby schedule (default DefaultSchedule).
 	Schedule Schedule
-	// History is the trace adofleet-predictive learns its standby level from, and Quantile its
-	// cost/wait knob (default 0.9). Boot is the boot-time distribution of the run.
+	// History is what adofleet-predictive learns its standby level from (the part of the trace
+	// before the part it is scored on, see SplitTrace), and Quantile its cost/wait knob (default
+	// 0.9). Boot is the boot-time distribution of the run.
 	History  []Job
 	Quantile float64
 	Boot     BootDist
 }
+
+// HookDelivery is the assumed time from a job being queued to its service hook reaching the
+// controller: ADO's side, not documented, charged to the event-driven policies all the same.
+const HookDelivery = time.Second
 
 // DefaultSchedule keeps 3 agents on standby on weekdays 08:00-18:00 UTC.
 const DefaultSchedule = "mon-fri 08:00-18:00 3"
@@ -63,6 +76,8 @@ const DefaultSchedule = "mon-fri 08:00-18:00 3"
 // PolicyByName returns the named policy.
 func PolicyByName(name string, o PolicyOptions) (Policy, error) {
 	switch name {
+	case PolicyIdeal:
+		return IdealPolicy(), nil
 	case PolicyStepFunctions:
 		// The seed's AWS design: an EventBridge rule runs a Step Functions state machine every
 		// 2 minutes that starts one agent per queued job and removes the agents it finds idle.
@@ -105,8 +120,11 @@ func PolicyByName(name string, o PolicyOptions) (Policy, error) {
 	case PolicyAdofleet:
 		return Policy{
 			Name: name, Source: "adofleet: service hook / checks webhook -> Controller.Wake, resync 30s",
-			Notes: "event-driven: a queued job wakes the controller within 1s; poll 30s as fallback; no standby; idle agents drained after 1m",
-			Poll:  30 * time.Second, WakeOnQueue: true, WakeDelay: time.Second, IdleTimeout: time.Minute,
+			Notes: fmt.Sprintf("event-driven: a queued job's service hook reaches the controller in %s (assumed) and runs a cycle at once, "+
+				"wake-ups within %s of the last cycle coalesce into one at its end; poll 30s as fallback; no standby; idle agents drained after 1m",
+				HookDelivery, controller.DefaultWakeInterval),
+			Poll: controller.DefaultResync, WakeOnQueue: true, WakeDelay: HookDelivery,
+			WakeInterval: controller.DefaultWakeInterval, IdleTimeout: time.Minute,
 		}, nil
 	case PolicySchedule:
 		s := o.Schedule
@@ -131,7 +149,17 @@ func PolicyByName(name string, o PolicyOptions) (Policy, error) {
 		}
 		p, _ := PolicyByName(PolicyAdofleet, o)
 		p.Name, p.StandbyAt = name, pred.At
-		p.Notes = fmt.Sprintf("event-driven as adofleet, with standby = the %.2f quantile of arrivals per 5-minute bucket of the week over one boot time (learned from the trace)", q)
+		if pred.Jobs == 0 {
+			p.Notes = "event-driven as adofleet; no history to learn from, so no standby"
+			return p, nil
+		}
+		period := "day"
+		if pred.weekly {
+			period = "week"
+		}
+		p.Notes = fmt.Sprintf("event-driven as adofleet, with standby = the %.2f quantile of arrivals per 5-minute bucket of the %s (±%d buckets) over one mean boot, "+
+			"learned from the %d jobs queued from %s and before %s", q, period, smooth, pred.Jobs,
+			pred.From.Format("2006-01-02"), pred.To.Format("2006-01-02"))
 		return p, nil
 	}
 	return Policy{}, fmt.Errorf("policy %q: want one of %s", name, strings.Join(PolicyNames, ", "))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,6 +48,14 @@ func (d BootDist) draw(rnd *rand.Rand) time.Duration {
 	return d.Min + time.Duration(rnd.Int64N(int64(d.Max-d.Min)+1)).Truncate(time.Second)
 }
 
+// longestBoot is the longest boot a run can draw.
+func (cfg Config) longestBoot() time.Duration {
+	if len(cfg.BootSequence) > 0 {
+		return slices.Max(cfg.BootSequence)
+	}
+	return cfg.Boot.Max
+}
+
 func (d BootDist) String() string { return d.Min.String() + "-" + d.Max.String() }
 
 // instance is one simulated instance; its agent is in runner.agents by the same name.
@@ -77,6 +86,11 @@ func (p *simProvider) Launch(_ context.Context, req provider.LaunchRequest) ([]p
 		return publicOf(got), nil
 	}
 	now := p.r.now
+	// The cycle's observe calls came before this launch; the ideal launcher has no cycle.
+	delay := p.r.cfg.CycleTime
+	if p.r.cfg.Policy.Ideal {
+		delay = 0
+	}
 	var out []*instance
 	for _, a := range req.Agents {
 		p.nextID++
@@ -85,12 +99,12 @@ func (p *simProvider) Launch(_ context.Context, req provider.LaunchRequest) ([]p
 		in := &instance{
 			Instance: provider.Instance{ID: fmt.Sprintf("i-%07d", p.nextID), Pool: req.Pool, AgentName: a.Name,
 				State: provider.StateRunning, Tags: tags, LaunchedAt: now},
-			boot: p.r.cfg.Boot.draw(p.r.rnd),
+			boot: p.r.bootForLaunch(req.Pool),
 		}
 		p.insts[in.ID] = in
 		p.order = append(p.order, in)
 		out = append(out, in)
-		p.r.q.schedule(&event{at: now.Add(in.boot), kind: evBoot, inst: in.ID})
+		p.r.q.schedule(&event{at: now.Add(delay + in.boot), kind: evBoot, inst: in.ID})
 		if rate := p.r.cfg.SpotRate; rate > 0 {
 			after := time.Duration(p.r.rnd.ExpFloat64() / rate * float64(time.Hour))
 			p.r.q.schedule(&event{at: now.Add(after), kind: evInterrupt, inst: in.ID})

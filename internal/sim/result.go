@@ -12,9 +12,19 @@ type Result struct {
 	Jobs   int    `json:"jobs"`
 	// Failed counts jobs ADO failed at once (no agent could ever satisfy their demands).
 	Failed int `json:"failed"`
-	// Wait is queue to start; WaitBeyondBoot is the wait less the boot time of the instance that
-	// ran the job (never below 0): the delay the scaling decision added.
-	Wait           Summary `json:"wait"`
+	// Wait is each job's wait, from its queue time (of its latest attempt) to an agent starting it.
+	Wait Summary `json:"wait"`
+	// WaitBeyondIdeal is the primary measure: each job's wait less its wait under the ideal
+	// launcher (IdealPolicy) with the same boot draws, never below 0: what the policy added to
+	// what no launcher without standby avoids. A policy with standby agents can do better than the
+	// ideal launcher on a job; that job counts 0, so gains on one job never hide delay on another.
+	WaitBeyondIdeal Summary `json:"waitBeyondIdeal"`
+	// IdealWait is the same jobs' waits under the ideal launcher (for the ideal policy itself, its
+	// Wait).
+	IdealWait Summary `json:"idealWait"`
+	// WaitBeyondBoot is each job's wait less the boot time of the instance that ran it (never
+	// below 0). It charges the policy with ADO's reshuffle too: a job whose agent boots slowly is
+	// taken by a later job's faster agent, and waits for the gap between their queue times.
 	WaitBeyondBoot Summary `json:"waitBeyondBoot"`
 	// BusyMinutes is agent time spent on jobs, IdleMinutes the rest of the instances' lifetime
 	// (boot included), from launch to end (or to the end of the run).
@@ -23,8 +33,12 @@ type Result struct {
 	Cost        float64 `json:"cost"`
 	IdleCost    float64 `json:"idleCost"`
 	// ADOCalls counts the controller's ADO REST calls (agents' own calls excluded).
-	ADOCalls      int     `json:"adoCalls"`
+	ADOCalls int `json:"adoCalls"`
+	// Cycles counts controller cycles; Wakeups the queued-job events that reached the
+	// controller, and WakeCycles the cycles they ran (fewer: they coalesce).
 	Cycles        int     `json:"cycles"`
+	Wakeups       int     `json:"wakeups"`
+	WakeCycles    int     `json:"wakeCycles"`
 	CycleErrors   int     `json:"cycleErrors"`
 	Instances     int     `json:"instances"`
 	Interruptions int     `json:"interruptions"`
@@ -68,25 +82,35 @@ func OracleFor(jobs []Job, boot BootDist, price float64) Oracle {
 	}
 }
 
-// finish books instances still alive and summarises the run.
-func (r *runner) finish() Result {
+// finish books instances still alive and summarises the run. ideal holds the same jobs under
+// the ideal launcher (nil: this is the ideal run).
+func (r *runner) finish(ideal []jobRun) Result {
 	res := r.res
 	for _, in := range r.prov.insts {
 		if in.State.Alive() {
 			res.instanceTime += r.now.Sub(in.LaunchedAt)
 		}
 	}
-	var waits, beyond []float64
-	for _, j := range r.jobs {
-		if j.failed || !j.finished {
+	var waits, beyondBoot, beyondIdeal, idealWaits []float64
+	for i, j := range r.jobs {
+		if !j.ran() {
 			continue
 		}
-		w := j.started.Sub(j.queued)
+		w := j.wait()
 		waits = append(waits, w.Seconds())
-		beyond = append(beyond, max(w-j.boot, 0).Seconds())
+		beyondBoot = append(beyondBoot, max(w-j.boot, 0).Seconds())
+		switch {
+		case ideal == nil:
+			beyondIdeal = append(beyondIdeal, 0)
+			idealWaits = append(idealWaits, w.Seconds())
+		case ideal[i].ran():
+			beyondIdeal = append(beyondIdeal, max(w-ideal[i].wait(), 0).Seconds())
+			idealWaits = append(idealWaits, ideal[i].wait().Seconds())
+		}
 	}
 	res.Jobs = len(r.cfg.Jobs)
-	res.Wait, res.WaitBeyondBoot = summarize(waits), summarize(beyond)
+	res.Wait, res.WaitBeyondBoot = summarize(waits), summarize(beyondBoot)
+	res.WaitBeyondIdeal, res.IdealWait = summarize(beyondIdeal), summarize(idealWaits)
 	price := r.cfg.PricePerHour
 	res.BusyMinutes = res.busyTime.Minutes()
 	idle := res.instanceTime - res.busyTime
@@ -97,6 +121,9 @@ func (r *runner) finish() Result {
 	res.Span = r.now.Sub(r.cfg.Jobs[0].QueueTime.Add(-warmUp)).Hours()
 	return res
 }
+
+func (j jobRun) ran() bool           { return j.finished && !j.failed }
+func (j jobRun) wait() time.Duration { return j.started.Sub(j.queued) }
 
 // summarize gives mean, nearest-rank p50 and p95, and max.
 func summarize(xs []float64) Summary {

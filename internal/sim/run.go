@@ -6,18 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/adosim"
 	"github.com/adofleet/adofleet/internal/controller"
-	"github.com/adofleet/adofleet/internal/scaler"
-	"github.com/adofleet/adofleet/internal/store/sqlite"
 )
 
 // Config is one run: a trace through one policy.
@@ -25,10 +20,21 @@ type Config struct {
 	Jobs   []Job
 	Policy Policy
 	Boot   BootDist // default BootFargate
+	// BootSequence, if set, replaces Boot: the k-th job queued in a pool (and the k-th spare
+	// draw, see boots.go) boots in BootSequence[k mod len] (measured boot times, or a hand-built
+	// check).
+	BootSequence []time.Duration
+	// CycleTime is how long a controller cycle takes before it calls the provider (its observe
+	// calls to ADO, the provider and the store): launches happen that long after the cycle's
+	// observation (default 500ms; negative: none). The ideal launcher has none.
+	CycleTime time.Duration
 	// SpotRate is the interruptions per instance-hour (0: none). An interrupted agent's job fails
 	// and is queued again, as a pipeline retry would.
 	SpotRate float64
-	Seed     uint64 // boot and interruption draws; default 1
+	// Seed seeds the draws (default 1): boot times come from streams per pool, one draw per job
+	// in queue order, so a job's agent boots in the same time under every policy and the ideal
+	// launcher (boots.go); interruptions come from a stream of their own.
+	Seed uint64
 	// Max is each pool's licence cap (default 500).
 	Max int
 	// PricePerHour is the price of one instance-hour (default 0.05 USD).
@@ -46,6 +52,10 @@ const (
 	simOrgURL    = "http://adosim.invalid/sim"
 	warmUp       = 2 * time.Minute // the controller's first cycle runs this long before the first job
 	longTimeouts = 100000 * time.Hour
+	forgetAfter  = time.Hour // finished jobs older than this leave the Org
+	// DefaultCycleTime is Config.CycleTime's default: two ADO list calls, a provider list and a
+	// store read, about as long as a small pool's cycle takes against the real services.
+	DefaultCycleTime = 500 * time.Millisecond
 )
 
 // runner is one run's state. Everything runs on the caller's goroutine, event by event.
@@ -54,7 +64,8 @@ type runner struct {
 	cfg   Config
 	now   time.Time
 	q     eventQueue
-	rnd   *rand.Rand
+	rnd   *rand.Rand            // interruptions
+	boots map[string]*poolBoots // per pool: boot draws and the jobs no launch covers yet
 	log   *slog.Logger
 	org   *adosim.Org
 	api   *adosim.AgentClient
@@ -68,10 +79,15 @@ type runner struct {
 	jobs   []jobRun
 	byReq  map[int64]int // request id -> trace index
 	open   int           // trace jobs not settled (finished or failed)
-	// per pool: the time of the last cycle, its generation and the standby last set.
+	idle   int           // agents in agentIdle
+	// forgotAt is when the Org last dropped long-finished jobs.
+	forgotAt time.Time
+	// per pool: the time of the last cycle, its generation, the standby last set, and whether a
+	// wake-up is held until the wake interval has passed.
 	lastCycle map[string]time.Time
 	gen       map[string]uint64
 	standby   map[string]int
+	held      map[string]bool
 	nameSeq   int
 	res       Result
 }
@@ -83,16 +99,53 @@ type jobRun struct {
 	boot     time.Duration // of the instance that ran it
 	finished bool
 	failed   bool
+	// ownBoot is the boot drawn for its latest attempt, which the launch made for it gets;
+	// covered: a launch was made for that attempt, or it started.
+	ownBoot time.Duration
+	covered bool
 }
 
-// Run replays cfg.Jobs through cfg.Policy and returns the measurements.
+// Run replays cfg.Jobs through cfg.Policy and returns the measurements. Unless the policy is
+// the ideal launcher itself, the trace is first run through IdealPolicy with the same draws, and
+// each job's wait is compared with its wait there (Result.WaitBeyondIdeal).
 func Run(ctx context.Context, cfg Config) (Result, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return Result{}, err
+	}
+	var ideal []jobRun
+	if !cfg.Policy.Ideal {
+		ic := cfg
+		ic.Policy = IdealPolicy()
+		ir, err := replay(ctx, ic)
+		if err != nil {
+			return Result{}, fmt.Errorf("sim: the ideal launcher: %w", err)
+		}
+		ideal = ir.jobs
+	}
+	r, err := replay(ctx, cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	return r.finish(ideal), nil
+}
+
+func (cfg Config) withDefaults() (Config, error) {
 	if len(cfg.Jobs) == 0 {
-		return Result{}, errors.New("sim: the trace has no jobs")
+		return cfg, errors.New("sim: the trace has no jobs")
 	}
 	if cfg.Boot == (BootDist{}) {
 		cfg.Boot = BootFargate
 	}
+	for i, b := range cfg.BootSequence {
+		if b < 0 {
+			return cfg, fmt.Errorf("sim: boot sequence [%d]: %v is negative", i, b)
+		}
+	}
+	if cfg.CycleTime == 0 {
+		cfg.CycleTime = DefaultCycleTime
+	}
+	cfg.CycleTime = max(cfg.CycleTime, 0)
 	if cfg.Seed == 0 {
 		cfg.Seed = 1
 	}
@@ -108,103 +161,54 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Policy.Poll <= 0 {
-		return Result{}, fmt.Errorf("sim: policy %q: poll must be positive", cfg.Policy.Name)
+	if cfg.Policy.Poll <= 0 && !cfg.Policy.Ideal {
+		return cfg, fmt.Errorf("sim: policy %q: poll must be positive", cfg.Policy.Name)
 	}
 	jobs := slices.Clone(cfg.Jobs)
 	slices.SortStableFunc(jobs, func(a, b Job) int { return a.QueueTime.Compare(b.QueueTime) })
 	cfg.Jobs = jobs
-	dir := cfg.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "adofleet-sim-")
-		if err != nil {
-			return Result{}, fmt.Errorf("sim: store directory: %w", err)
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	}
+	return cfg, nil
+}
+
+// replay runs one policy over the (sorted) trace and returns the finished runner.
+func replay(ctx context.Context, cfg Config) (*runner, error) {
+	jobs := cfg.Jobs
 	r := &runner{
 		ctx: ctx, cfg: cfg, now: jobs[0].QueueTime.Add(-warmUp),
-		rnd: rand.New(rand.NewPCG(cfg.Seed, 0xb007)),
-		log: cfg.Logger.With("component", "sim", "policy", cfg.Policy.Name),
-		ids: map[string]int{}, caps: map[string]map[string]string{},
+		rnd:   rand.New(rand.NewPCG(cfg.Seed, 0x5b07)),
+		boots: map[string]*poolBoots{},
+		log:   cfg.Logger.With("component", "sim", "policy", cfg.Policy.Name),
+		ids:   map[string]int{}, caps: map[string]map[string]string{},
 		agents: map[string]*simAgent{}, jobs: make([]jobRun, len(jobs)), byReq: map[int64]int{},
 		open: len(jobs), lastCycle: map[string]time.Time{}, gen: map[string]uint64{}, standby: map[string]int{},
+		held: map[string]bool{},
 	}
 	r.res.Policy = cfg.Policy.Name
 	r.prov = &simProvider{r: r, insts: map[string]*instance{}, byToken: map[string][]*instance{}}
-	closeStore, err := r.build(filepath.Join(dir, "sim.db"))
-	if err != nil {
-		return Result{}, err
-	}
-	defer closeStore()
-	if err := r.loop(); err != nil {
-		return Result{}, err
-	}
-	return r.finish(), nil
-}
-
-// build makes the stack: Org, server, ADO client, store, controller.
-func (r *runner) build(dbPath string) (func(), error) {
-	clock := func() time.Time { return r.now }
-	r.org = adosim.NewOrg(adosim.OrgOptions{Clock: adosim.ClockFunc(clock), Seed: r.cfg.Seed,
-		SessionTimeout: longTimeouts, LockDuration: longTimeouts})
-	srv := adosim.NewServer(r.org, adosim.ServerOptions{PAT: simPAT, MessagePollTimeout: time.Millisecond})
-	hc := &http.Client{Transport: adosim.InProcess{Handler: srv}}
-	r.api = adosim.NewAgentClient(simOrgURL, simPAT, hc, adosim.ClockFunc(clock))
-	client, err := ado.New(ado.Options{OrgURL: simOrgURL, PAT: simPAT, HTTPClient: hc, MaxRetries: -1})
-	if err != nil {
-		return nil, fmt.Errorf("sim: ado client: %w", err)
-	}
-	for _, j := range r.cfg.Jobs {
-		if _, ok := r.caps[j.Pool]; !ok {
-			r.pools = append(r.pools, j.Pool)
-			r.caps[j.Pool] = map[string]string{}
+	if cfg.Policy.Ideal {
+		if err := r.buildIdeal(); err != nil {
+			return nil, err
 		}
-		for _, d := range j.Demands {
-			name, value, ok := strings.Cut(d, " -equals ")
-			if !ok {
-				name, value = strings.TrimSpace(d), "true"
+	} else {
+		dir := cfg.Dir
+		if dir == "" {
+			tmp, err := os.MkdirTemp(scratchRoot(), "adofleet-sim-")
+			if err != nil {
+				return nil, fmt.Errorf("sim: store directory: %w", err)
 			}
-			r.caps[j.Pool][strings.TrimSpace(name)] = strings.TrimSpace(value)
+			defer os.RemoveAll(tmp)
+			dir = tmp
 		}
-	}
-	st, err := sqlite.Open(r.ctx, dbPath, sqlite.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("sim: store: %w", err)
-	}
-	p := r.cfg.Policy
-	var pcs []controller.PoolConfig
-	for _, name := range r.pools {
-		id, err := r.org.AddPool(name)
+		closeStore, err := r.build(filepath.Join(dir, "sim.db"))
 		if err != nil {
-			_ = st.Close()
-			return nil, fmt.Errorf("sim: add pool %q: %w", name, err)
+			return nil, err
 		}
-		r.ids[name] = id
-		pcs = append(pcs, controller.PoolConfig{Name: name, Provider: "sim", Policy: scaler.Policy{
-			Max: r.cfg.Max, Standby: p.Standby, IdleTimeout: p.IdleTimeout,
-			RegistrationTimeout: 10*time.Minute + r.cfg.Boot.Max, OneJobPerAgent: !p.ReuseAgents,
-			Capabilities: r.caps[name],
-		}})
+		defer closeStore()
 	}
-	r.ctrl, err = controller.New(controller.Options{
-		ControllerID: "sim", OrgURL: simOrgURL, ADO: client,
-		Providers: controller.ProviderMap{"sim": r.prov}, Store: st, Pools: pcs,
-		AgentToken: func() string { return simPAT }, Resync: p.Poll, Now: clock,
-		Logger: r.cfg.Logger.With("policy", p.Name), NameFunc: r.agentName,
-		JobWaitThreshold: -1, PoolAtMaxThreshold: -1,
-	})
-	if err != nil {
-		_ = st.Close()
-		return nil, fmt.Errorf("sim: controller: %w", err)
+	if err := r.loop(); err != nil {
+		return nil, err
 	}
-	return func() { _ = st.Close() }, nil
-}
-
-func (r *runner) agentName(pool string) string {
-	r.nameSeq++
-	return fmt.Sprintf("%s-%06d", pool, r.nameSeq)
+	return r, nil
 }
 
 // loop runs events until every job is settled.
@@ -212,8 +216,10 @@ func (r *runner) loop() error {
 	for i, j := range r.cfg.Jobs {
 		r.q.schedule(&event{at: j.QueueTime, kind: evArrive, idx: i})
 	}
-	for _, p := range r.pools {
-		r.q.schedule(&event{at: r.now, kind: evReconcile, name: p})
+	if r.ctrl != nil {
+		for _, p := range r.pools {
+			r.q.schedule(&event{at: r.now, kind: evReconcile, name: p})
+		}
 	}
 	deadline := r.cfg.Jobs[len(r.cfg.Jobs)-1].QueueTime.Add(r.cfg.Horizon)
 	for r.open > 0 {
@@ -230,6 +236,12 @@ func (r *runner) loop() error {
 		if e.at.After(r.now) {
 			r.now = e.at
 		}
+		if r.now.Sub(r.forgotAt) >= forgetAfter {
+			// ADO's job-request list shows only recent requests; an Org keeping every finished
+			// job makes each list call, and so a long run, grow with the trace.
+			r.org.ForgetFinished(forgetAfter)
+			r.forgotAt = r.now
+		}
 		var err error
 		switch e.kind {
 		case evArrive:
@@ -241,7 +253,9 @@ func (r *runner) loop() error {
 		case evInterrupt:
 			r.interrupt(e.inst)
 		case evReconcile:
-			err = r.reconcile(e.name, e.gen)
+			err = r.reconcile(e.name, e.gen, e.wake)
+		case evWake:
+			err = r.wake(e.name)
 		}
 		if err != nil {
 			return err
@@ -262,28 +276,58 @@ func (r *runner) arrive(idx int) error {
 	}
 	r.byReq[id] = idx
 	r.jobs[idx].queued = r.now
+	r.queuedFor(idx, false)
 	if info, _ := r.org.Job(id); info.State == adosim.JobFinished { // ADO failed it at once
-		r.jobs[idx].failed = true
+		r.jobs[idx].failed, r.jobs[idx].covered = true, true
 		r.open--
 		r.res.Failed++
 		r.log.Warn("job failed at once", "job", idx+1, "message", info.StatusMessage)
 		return nil
 	}
+	return r.react(idx)
+}
+
+// react is what follows a job being queued: the ideal launcher starts its agent at once; an
+// event-driven policy's controller is woken once the event is delivered.
+func (r *runner) react(idx int) error {
+	j := r.cfg.Jobs[idx]
+	if r.cfg.Policy.Ideal {
+		return r.launchIdeal(j.Pool)
+	}
 	if p := r.cfg.Policy; p.WakeOnQueue {
-		r.q.schedule(&event{at: r.now.Add(p.WakeDelay), kind: evReconcile, name: j.Pool})
+		r.q.schedule(&event{at: r.now.Add(p.WakeDelay), kind: evWake, name: j.Pool})
 	}
 	return nil
 }
 
-// reconcile runs one controller cycle for pool. gen is 0 for a wake-up; a poll carries the
-// generation it was scheduled at and is dropped if a cycle ran since (the timer was reset).
-func (r *runner) reconcile(pool string, gen uint64) error {
+// wake is a wake-up reaching the controller, handled as Controller.Run's loop does: a cycle at
+// once, or, within the wake interval of the last cycle, one held cycle at the interval's end
+// that the wake-ups meanwhile coalesce into.
+func (r *runner) wake(pool string) error {
+	r.res.Wakeups++
+	at := controller.NextWakeCycle(r.lastCycle[pool], r.now, r.cfg.Policy.WakeInterval)
+	if !at.After(r.now) {
+		return r.reconcile(pool, 0, true)
+	}
+	if !r.held[pool] {
+		r.held[pool] = true
+		// Carries the generation: dropped if a poll cycle runs first, as the loop stops its timer.
+		r.q.schedule(&event{at: at, kind: evReconcile, name: pool, gen: r.gen[pool], wake: true})
+	}
+	return nil
+}
+
+// reconcile runs one controller cycle for pool. gen is 0 for a wake-up run at once; a poll or
+// a held wake-up carries the generation it was scheduled at and is dropped if a cycle ran since
+// (the loop reset or stopped its timer).
+func (r *runner) reconcile(pool string, gen uint64, byWake bool) error {
 	if gen != 0 && gen != r.gen[pool] {
 		return nil
 	}
 	if last, ok := r.lastCycle[pool]; ok && last.Equal(r.now) {
-		return nil // wake-ups at the same instant coalesce
+		return nil // wake-ups at the same instant are one (the loop's wake channel holds one)
 	}
+	r.held[pool] = false
 	if f := r.cfg.Policy.StandbyAt; f != nil {
 		if n := f(pool, r.now); n != r.standby[pool] {
 			if err := r.ctrl.SetStandby(pool, n); err != nil {
@@ -295,6 +339,9 @@ func (r *runner) reconcile(pool string, gen uint64) error {
 	res, err := r.ctrl.ReconcileOnce(r.ctx, pool)
 	r.res.ADOCalls += res.ADOCalls
 	r.res.Cycles++
+	if byWake {
+		r.res.WakeCycles++
+	}
 	if err != nil {
 		r.res.CycleErrors++
 		r.log.Warn("cycle failed", "pool", pool, "err", err)
@@ -303,141 +350,4 @@ func (r *runner) reconcile(pool string, gen uint64) error {
 	r.gen[pool]++
 	r.q.schedule(&event{at: r.now.Add(r.cfg.Policy.Poll), kind: evReconcile, name: pool, gen: r.gen[pool]})
 	return nil
-}
-
-// boot registers the instance's agent: it goes online and may be handed a job at once.
-func (r *runner) boot(id string) error {
-	in := r.prov.insts[id]
-	if in == nil || !in.State.Alive() {
-		return nil // terminated while booting
-	}
-	a := &simAgent{name: in.AgentName, pool: in.Pool, inst: in}
-	r.agents[a.name] = a
-	caps := map[string]string{"Agent.Name": a.name}
-	for k, v := range r.caps[a.pool] {
-		caps[k] = v
-	}
-	if err := a.register(r.ctx, r.api, r.ids[a.pool], caps); err != nil {
-		// The controller may have deleted the name meanwhile; the instance exits.
-		r.log.Warn("agent failed to register", "agent", a.name, "err", err)
-		a.state = agentGone
-		r.prov.end(in, "agent failed to register")
-		return nil
-	}
-	a.state = agentIdle
-	return nil
-}
-
-// dispatch starts the jobs the Org has assigned to idle agents.
-func (r *runner) dispatch() error {
-	for _, pool := range r.pools {
-		for _, info := range r.org.Agents(pool) {
-			if info.AssignedRequest == 0 {
-				continue
-			}
-			a := r.agents[info.Name]
-			if a == nil || a.state != agentIdle {
-				continue
-			}
-			if err := r.start(a); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (r *runner) start(a *simAgent) error {
-	jm, err := a.receive(r.ctx, r.api, r.ids[a.pool])
-	if err != nil {
-		return fmt.Errorf("sim: %w", err)
-	}
-	idx, ok := r.byReq[jm.RequestID]
-	if !ok {
-		return fmt.Errorf("sim: agent %q got request %d, which no trace job queued", a.name, jm.RequestID)
-	}
-	a.state, a.job, a.jobIdx = agentBusy, jm, idx
-	jr := &r.jobs[idx]
-	jr.started, jr.boot = r.now, a.inst.boot
-	r.q.schedule(&event{at: r.now.Add(r.cfg.Jobs[idx].Duration), kind: evFinish, name: a.name})
-	return nil
-}
-
-// jobDone ends the agent's job. A --once agent closes its session first (as the agent does) and
-// exits, ending its instance.
-func (r *runner) jobDone(name string) error {
-	a := r.agents[name]
-	if a == nil || a.state != agentBusy {
-		return nil // killed meanwhile
-	}
-	poolID := r.ids[a.pool]
-	once := !r.cfg.Policy.ReuseAgents
-	if once {
-		if err := a.closeSession(r.ctx, r.api, poolID); err != nil {
-			return fmt.Errorf("sim: %w", err)
-		}
-	}
-	if err := a.finish(r.ctx, r.api, poolID, "succeeded"); err != nil {
-		return fmt.Errorf("sim: %w", err)
-	}
-	r.jobs[a.jobIdx].finished = true
-	r.res.busyTime += r.cfg.Jobs[a.jobIdx].Duration
-	r.open--
-	a.job = adosim.JobMessage{}
-	if once {
-		a.state = agentGone
-		r.prov.end(a.inst, "agent exited after its job")
-		return nil
-	}
-	a.state = agentIdle
-	return nil
-}
-
-// interrupt is a spot interruption: the instance dies with its agent.
-func (r *runner) interrupt(id string) {
-	if in := r.prov.insts[id]; in != nil && in.State.Alive() {
-		r.res.Interruptions++
-		r.killAgent(in, "spot interruption")
-	}
-}
-
-// killAgent ends an instance and its agent process. A job it was running fails and is queued
-// again (a retry): the controller must never cause this, an interruption may.
-func (r *runner) killAgent(in *instance, reason string) {
-	a := r.agents[in.AgentName]
-	if a != nil && a.state != agentGone {
-		poolID := r.ids[a.pool]
-		if a.state == agentBusy {
-			if reason != "spot interruption" {
-				r.res.BusyKilled++
-			}
-			r.res.busyTime += r.now.Sub(r.jobs[a.jobIdx].started)
-			// ADO fails a job whose agent is lost; the pipeline's retry queues it again.
-			if err := a.finish(r.ctx, r.api, poolID, "failed"); err != nil {
-				r.log.Warn("failing the lost job", "agent", a.name, "err", err)
-			}
-			r.requeue(a.jobIdx)
-		}
-		if err := a.closeSession(r.ctx, r.api, poolID); err != nil {
-			r.log.Debug("session already gone", "agent", a.name, "err", err)
-		}
-		a.state = agentGone
-	}
-	r.prov.end(in, reason)
-}
-
-// requeue queues trace job idx again after its agent was lost.
-func (r *runner) requeue(idx int) {
-	r.res.Retried++
-	j := r.cfg.Jobs[idx]
-	id, err := r.org.QueueJob(j.Pool, adosim.JobSpec{Demands: j.Demands, Duration: j.Duration})
-	if err != nil {
-		r.log.Warn("requeue failed", "job", idx+1, "err", err)
-		return
-	}
-	r.byReq[id] = idx
-	r.jobs[idx].queued = r.now
-	if p := r.cfg.Policy; p.WakeOnQueue {
-		r.q.schedule(&event{at: r.now.Add(p.WakeDelay), kind: evReconcile, name: j.Pool})
-	}
 }

@@ -127,11 +127,16 @@ func (s Schedule) String() string {
 	return strings.Join(parts, "; ")
 }
 
-// bucket is 5 minutes; a week has weekBuckets of them.
+// bucket is 5 minutes; a week has weekBuckets of them, a day dayBuckets.
 const (
 	bucket      = 5 * time.Minute
-	week        = 7 * 24 * time.Hour
+	day         = 24 * time.Hour
+	week        = 7 * day
 	weekBuckets = int(week / bucket)
+	dayBuckets  = int(day / bucket)
+	// smooth is how many neighbouring buckets on each side lend their counts to a bucket's
+	// samples: a history of one week would otherwise give one sample per bucket.
+	smooth = 2
 )
 
 // weekBucket is t's 5-minute bucket of the week, weeks starting Monday 00:00 UTC.
@@ -141,22 +146,35 @@ func weekBucket(t time.Time) int {
 	return (day*24*60 + t.Hour()*60 + t.Minute()) / int(bucket/time.Minute)
 }
 
-// Prediction is a standby level per pool and 5-minute bucket of the week.
-type Prediction struct {
-	level map[string][]int
-	ahead time.Duration
+// dayBucket is t's 5-minute bucket of the day (UTC).
+func dayBucket(t time.Time) int {
+	t = t.UTC()
+	return (t.Hour()*60 + t.Minute()) / int(bucket/time.Minute)
 }
 
-// Learn computes, for each pool and 5-minute bucket of the week, the q-quantile over the weeks of
-// history of the jobs queued in that bucket, and turns it into a standby level: the jobs expected
-// within one mean boot time, rounded up. q is the cost/wait knob: higher keeps more agents
-// waiting. The level at t looks one mean boot time ahead, since a launch decided at t is ready
-// only then.
+// Prediction is a standby level per pool and 5-minute bucket of the week (or of the day, when
+// it learned from less than a week).
+type Prediction struct {
+	level  map[string][]int
+	ahead  time.Duration
+	weekly bool
+	// From and To bound the history it learned from: nothing at or after To was seen.
+	From, To time.Time
+	Jobs     int
+}
+
+// Learn computes a standby level for each pool and 5-minute bucket from history: weekly buckets
+// if the history covers at least a week, else daily ones. A bucket's samples are the jobs queued
+// in it and in its smooth neighbours on each side, on every week (day) of the history, empty
+// ones included; the level is the q-quantile of the samples scaled to the jobs expected within
+// one mean boot time, rounded up. q is the cost/wait knob: higher keeps more agents waiting. The
+// level at t looks one mean boot time ahead, since a launch decided at t is ready only then.
+// Only history is read: pass the part of a trace before the part it is scored on.
 func Learn(history []Job, q float64, boot BootDist) (*Prediction, error) {
 	if q < 0 || q > 1 {
 		return nil, fmt.Errorf("quantile %v: want 0..1", q)
 	}
-	p := &Prediction{level: map[string][]int{}, ahead: boot.Mean()}
+	p := &Prediction{level: map[string][]int{}, ahead: boot.Mean(), Jobs: len(history)}
 	if len(history) == 0 {
 		return p, nil
 	}
@@ -164,29 +182,48 @@ func Learn(history []Job, q float64, boot BootDist) (*Prediction, error) {
 	for _, j := range history {
 		first, last = minTime(first, j.QueueTime), maxTime(last, j.QueueTime)
 	}
-	origin := weekStart(first)
-	weeks := int(last.Sub(origin)/week) + 1
-	counts := map[string][][]int{} // pool -> bucket -> per-week count
+	p.From, p.To = dayStart(first), dayStart(last).Add(day)
+	p.weekly = p.To.Sub(p.From) >= week
+	slots := int(p.To.Sub(p.From) / bucket)
+	counts := map[string][]int{} // pool -> jobs per 5-minute slot of the history
 	for _, j := range history {
 		c := counts[j.Pool]
 		if c == nil {
-			c = make([][]int, weekBuckets)
-			for b := range c {
-				c[b] = make([]int, weeks)
-			}
+			c = make([]int, slots)
 			counts[j.Pool] = c
 		}
-		c[weekBucket(j.QueueTime)][int(j.QueueTime.Sub(origin)/week)]++
+		c[int(j.QueueTime.Sub(p.From)/bucket)]++
+	}
+	n := dayBuckets
+	if p.weekly {
+		n = weekBuckets
 	}
 	perBoot := float64(boot.Mean()) / float64(bucket)
 	for pool, c := range counts {
-		lv := make([]int, weekBuckets)
-		for b, samples := range c {
-			lv[b] = int(math.Ceil(quantileInt(samples, q) * perBoot))
+		samples := make([][]int, n)
+		for s, k := range c {
+			b := p.bucketOf(p.From.Add(time.Duration(s) * bucket))
+			for d := -smooth; d <= smooth; d++ {
+				i := ((b+d)%n + n) % n
+				samples[i] = append(samples[i], k)
+			}
+		}
+		lv := make([]int, n)
+		for b, xs := range samples {
+			if len(xs) > 0 {
+				lv[b] = int(math.Ceil(quantileInt(xs, q) * perBoot))
+			}
 		}
 		p.level[pool] = lv
 	}
 	return p, nil
+}
+
+func (p *Prediction) bucketOf(t time.Time) int {
+	if p.weekly {
+		return weekBucket(t)
+	}
+	return dayBucket(t)
 }
 
 // At is the standby level for pool at t.
@@ -195,7 +232,7 @@ func (p *Prediction) At(pool string, t time.Time) int {
 	if lv == nil {
 		return 0
 	}
-	return lv[weekBucket(t.Add(p.ahead))]
+	return lv[p.bucketOf(t.Add(p.ahead))]
 }
 
 // quantileInt is the nearest-rank q-quantile of xs.
@@ -206,10 +243,9 @@ func quantileInt(xs []int, q float64) float64 {
 	return float64(s[min(max(i, 0), len(s)-1)])
 }
 
-func weekStart(t time.Time) time.Time {
+func dayStart(t time.Time) time.Time {
 	t = t.UTC()
-	day := (int(t.Weekday()) + 6) % 7
-	return time.Date(t.Year(), t.Month(), t.Day()-day, 0, 0, 0, 0, time.UTC)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
 func minTime(a, b time.Time) time.Time {
