@@ -84,7 +84,7 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	copts := controller.Options{
 		ControllerID: cfg.Controller.ID, OrgURL: cfg.Organization.URL, ADO: client,
 		Providers: providers, Store: st, Pools: poolConfigs(cfg),
-		AgentToken: b.creds.agent.Reveal, Resync: cfg.Controller.Resync.D(),
+		AgentToken: b.creds.agent.Reveal, Resync: cfg.Controller.Resync.D(), WakeInterval: cfg.Controller.WakeInterval.D(),
 		Logger: log, Registerer: reg, Events: events,
 		JobWaitThreshold:   cfg.NotifyThresholds().JobWait.D(),
 		PoolAtMaxThreshold: cfg.NotifyThresholds().PoolAtMax.D(),

@@ -60,9 +60,10 @@ var fieldDocs = map[string]fieldMeta{
 	"Organization.timeout":     {doc: "Bound on each Azure DevOps call.", def: "30s"},
 	"Organization.secretTTL":   {doc: "How long a resolved secret is used before it is resolved again, so a rotated token (an SSM parameter overwritten, a Secrets Manager rotation) is picked up.", def: "5m"},
 
-	"Controller.id":       {doc: "Names this controller in instance tags (adofleet:controller).", def: DefaultControllerID, pattern: controllerRE.String()},
-	"Controller.resync":   {doc: "Reconcile timer of each pool; events wake a pool sooner.", def: "30s"},
-	"Controller.logLevel": {doc: "Log level.", def: DefaultLogLevel, enum: logLevels},
+	"Controller.id":           {doc: "Names this controller in instance tags (adofleet:controller).", def: DefaultControllerID, pattern: controllerRE.String()},
+	"Controller.resync":       {doc: "Reconcile timer of each pool; events wake a pool sooner.", def: "30s"},
+	"Controller.wakeInterval": {doc: "Least time between the starts of a pool's cycles that events (checks webhook, service hooks) trigger. An event after a quiet spell runs a cycle at once; the events of a burst within the interval coalesce into one cycle at its end, so a 200-job matrix costs a few cycles, not 200.", def: "2s"},
+	"Controller.logLevel":     {doc: "Log level.", def: DefaultLogLevel, enum: logLevels},
 
 	"Store.sqlite":     {doc: "SQLite store settings."},
 	"SQLiteStore.path": {doc: "Path of the SQLite file, relative to the working directory.", def: DefaultSQLitePath},

@@ -45,6 +45,9 @@ type Controller struct {
 	ID string `yaml:"id,omitempty" json:"id,omitempty"`
 	// Resync is the reconcile timer (default 30s); events wake a pool sooner.
 	Resync Duration `yaml:"resync,omitempty" json:"resync,omitempty"`
+	// WakeInterval is the least time between the starts of a pool's event-driven cycles (default
+	// 2s, the controller's): a burst of events within it coalesces into one cycle at its end.
+	WakeInterval Duration `yaml:"wakeInterval,omitempty" json:"wakeInterval,omitempty"`
 	// LogLevel: debug, info (default), warn, error.
 	LogLevel string `yaml:"logLevel,omitempty" json:"logLevel,omitempty"`
 	// LeaderElection lets several serve replicas share the work with one leader (leader.go).

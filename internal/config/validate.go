@@ -126,6 +126,7 @@ func (v validator) controller(c Controller) {
 		v.errorf("controller.id", "must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit (it is an instance tag)")
 	}
 	v.positive("controller.resync", c.Resync)
+	v.positive("controller.wakeInterval", c.WakeInterval)
 	if !slices.Contains(logLevels, c.LogLevel) {
 		v.errorf("controller.logLevel", "must be one of %s; got %q", strings.Join(logLevels, ", "), c.LogLevel)
 	}
