@@ -16,8 +16,10 @@ import (
 var (
 	seedFlag   = flag.Int64("chaos.seed", 0, "seed of the chaos test (0: a new random seed each run)")
 	cyclesFlag = flag.Int("chaos.cycles", 0, "steps with faults on; each step reconciles every pool once (0: 1200, 300 under -race)")
-	faultsFlag = flag.String("chaos.faults", "moderate,launchfail=0.15,loss=0.01,terminatefail=0.2,storefail=0.05",
+	faultsFlag = flag.String("chaos.faults", "moderate,launchfail=0.15,loss=0.01,terminatefail=0.2,storefail=0.05,leasefail=0.1",
 		"fault rates (faultinject.ParseRates syntax)")
+	pauseFlag = flag.String("chaos.pause", "renewal",
+		"how a pause of the leader stops it: renewal (its reconcile stops and its lease renewals fail) or process (everything stops, renewals included)")
 )
 
 // defaultSteps is the steps of a run without -chaos.cycles.
@@ -42,9 +44,12 @@ func TestChaos(t *testing.T) {
 	if err != nil {
 		t.Fatalf("-chaos.faults: %v", err)
 	}
-	t.Logf("seed %d, %d steps, faults %s", seed, steps, rates)
+	if *pauseFlag != "renewal" && *pauseFlag != "process" {
+		t.Fatalf("-chaos.pause=%q: want renewal or process", *pauseFlag)
+	}
+	t.Logf("seed %d, %d steps, faults %s, pause %s", seed, steps, rates, *pauseFlag)
 	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(t, seed, rates)
+		w := newWorld(t, seed, rates, *pauseFlag == "process")
 		fail := func(phase string, step int, problems []string) {
 			t.Helper()
 			t.Fatalf("chaos seed %d: %s, step %d:\n  %s\n\nlast log lines:\n%s\n\nrerun with -chaos.seed=%d",
@@ -52,15 +57,15 @@ func TestChaos(t *testing.T) {
 		}
 		for step := range steps {
 			w.cycle(step, true)
-			if len(w.violations) > 0 {
-				fail("invariant broken with faults on", step, w.violations)
+			if v := w.broken(); len(v) > 0 {
+				fail("invariant broken with faults on", step, v)
 			}
 		}
 		injected := w.inj.Counts()
 		w.inj.SetEnabled(false)
 		took, problems := w.recover(recoverySteps)
-		if len(w.violations) > 0 {
-			fail("invariant broken during recovery", steps+took, w.violations)
+		if v := w.broken(); len(v) > 0 {
+			fail("invariant broken during recovery", steps+took, v)
 		}
 		if len(problems) > 0 {
 			fail(fmt.Sprintf("no agreement after %d recovery cycles", took), steps+took, problems)
@@ -68,6 +73,8 @@ func TestChaos(t *testing.T) {
 		t.Logf("seed %d: %d cycles (%d pools x %d steps) with faults, %d to recover; %d jobs, %d ran, %d retried after a lost instance, %d drain races; faults injected: %d %s",
 			seed, steps*len(w.pools), len(w.pools), steps, took, len(w.works), w.finished, w.retried, w.races,
 			w.inj.Total(), formatCounts(injected))
+		t.Logf("checks: %s", &w.checks)
+		t.Logf("leases: %s", &w.leases)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/adofleet/adofleet/internal/adosim"
@@ -39,6 +40,11 @@ func (w *world) checkJobs(pool string) {
 			continue
 		}
 		info, ok := w.org.Job(wk.req)
+		if ok && w.isChecked(pool) && failedByCheck(info) {
+			w.checks.retried++
+			w.requeue(wk, "its check failed: "+info.StatusMessage)
+			continue
+		}
 		switch {
 		case !ok:
 			w.violate("job %d: request %d vanished from ADO", wk.n, wk.req)
@@ -49,7 +55,7 @@ func (w *world) checkJobs(pool string) {
 		case w.inj.Enabled() && now.Sub(wk.queued) > maxWait:
 			w.violate("job %d lost: request %d queued for %s", wk.n, wk.req, now.Sub(wk.queued))
 		}
-		if len(w.violations) > 0 {
+		if len(w.broken()) > 0 {
 			return
 		}
 	}
@@ -172,12 +178,15 @@ func (w *world) recover(steps int) (int, []string) {
 	var last []string
 	for i := range steps {
 		w.cycle(i, false)
-		if len(w.violations) > 0 {
+		if len(w.broken()) > 0 {
 			return i + 1, nil
 		}
 		last = nil
 		for _, p := range w.pools {
 			last = append(last, w.disagreements(p)...)
+		}
+		if len(last) == 0 {
+			last = w.settleChecks()
 		}
 		if len(last) == 0 {
 			return i + 1, nil
@@ -189,6 +198,7 @@ func (w *world) recover(steps int) (int, []string) {
 // ring keeps the last lines written to it: the controller's log and the test's own notes, shown
 // when the test fails.
 type ring struct {
+	mu    sync.Mutex // the controllers' goroutines and the test write to it
 	lines []string
 	next  int
 	full  bool
@@ -197,6 +207,8 @@ type ring struct {
 func newRing(n int) *ring { return &ring{lines: make([]string, n)} }
 
 func (r *ring) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
 		r.lines[r.next] = line
 		r.next = (r.next + 1) % len(r.lines)
@@ -206,6 +218,8 @@ func (r *ring) Write(p []byte) (int, error) {
 }
 
 func (r *ring) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	out := r.lines[:r.next]
 	if r.full {
 		out = append(slices.Clone(r.lines[r.next:]), r.lines[:r.next]...)

@@ -2,17 +2,19 @@ package chaos
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/adosim"
 	"github.com/adofleet/adofleet/internal/controller"
 	"github.com/adofleet/adofleet/internal/faultinject"
@@ -35,12 +37,14 @@ type poolSpec struct {
 	max     int
 	standby int
 	reuse   bool // agents take several jobs (not --once)
+	checked bool // its jobs wait for an Approvals-and-Checks "Invoke REST API" check (checks_test.go)
 }
 
 var pools = []poolSpec{
 	{name: "linux", max: 4, standby: 1},
 	{name: "windows", max: 6},
 	{name: "reuse", max: 3, reuse: true},
+	{name: "checked", max: 3, checked: true},
 }
 
 // world is the real stack and the simulated agents around it.
@@ -53,14 +57,19 @@ type world struct {
 	inj  *faultinject.Injector
 	logs *ring
 
-	org     *adosim.Org
-	api     *adosim.AgentClient // the agents' client: a server without faults
-	prov    *fake.Provider
-	st      store.Store // the SQLite store, without faults (for the checks)
-	ctrl    *controller.Controller
-	pools   []poolSpec
-	poolIDs map[string]int
-	policy  map[string]scaler.Policy
+	org      *adosim.Org
+	api      *adosim.AgentClient // the agents' client: a server without faults
+	prov     *fake.Provider
+	st       store.Store // the SQLite store, without faults (for the checks)
+	db       *sql.DB     // a read-only handle on the store's file, for the lease and the claims
+	replicas []*replica  // two controllers with leader election (replica_test.go)
+	pools    []poolSpec
+	poolIDs  map[string]int
+	policy   map[string]scaler.Policy
+	electing bool // set once the first leader is elected: every action needs a lease from then on
+	pause    *pause
+	pauseAt  float64 // probability per step that the leader pauses
+	procMode bool    // a pause stops the whole process, lease renewals included (-chaos.pause=process)
 
 	agents       map[string]*agent // by name
 	agentOrder   []string
@@ -72,11 +81,14 @@ type world struct {
 	finished     int
 	retried      int
 	races        int // jobs queued just before a disable, to race the drain
+	checks       checkTally
+	leases       leaseTally
+	mu           sync.Mutex // guards violations
 	violations   []string
 }
 
 // newWorld builds the stack inside the synctest bubble of t.
-func newWorld(t *testing.T, seed int64, rates faultinject.Rates) *world {
+func newWorld(t *testing.T, seed int64, rates faultinject.Rates, procMode bool) *world {
 	w := &world{
 		t: t, ctx: t.Context(), seed: seed, step: 15 * time.Second,
 		rnd:   rand.New(rand.NewPCG(uint64(seed), 0xc4a05)),
@@ -84,7 +96,9 @@ func newWorld(t *testing.T, seed int64, rates faultinject.Rates) *world {
 		logs:  newRing(400),
 		pools: pools, poolIDs: map[string]int{}, policy: map[string]scaler.Policy{},
 		agents: map[string]*agent{}, byReq: map[int64]*work{}, failedByLoss: map[int64]bool{},
+		pauseAt: 1.0 / 100, procMode: procMode,
 	}
+	w.checks.plans = map[string]*checkWatch{}
 	long := 100000 * time.Hour // renewals are not simulated: sessions and locks never lapse
 	w.org = adosim.NewOrg(adosim.OrgOptions{Seed: uint64(seed), SessionTimeout: long, LockDuration: long})
 	ctrlSrv := adosim.NewServer(w.org, adosim.ServerOptions{PAT: pat, MessagePollTimeout: time.Millisecond})
@@ -96,18 +110,17 @@ func newWorld(t *testing.T, seed int64, rates faultinject.Rates) *world {
 	})
 	w.api = adosim.NewAgentClient(orgURL, pat, &http.Client{Transport: adosim.InProcess{Handler: agentSrv}}, nil)
 	logger := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	client, err := ado.New(ado.Options{OrgURL: orgURL, PAT: pat, Logger: logger,
-		HTTPClient: &http.Client{Transport: w.inj.Transport(adosim.InProcess{Handler: ctrlSrv})},
-		Jitter:     func(time.Duration) time.Duration { return 0 }})
-	if err != nil {
-		t.Fatalf("ado client: %v", err)
-	}
-	st, err := sqlite.Open(w.ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
+	path := filepath.Join(t.TempDir(), "state.db")
+	st, err := sqlite.Open(w.ctx, path, sqlite.Options{})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	w.st = st
+	if w.db, err = sql.Open("sqlite", path+"?_query_only=1&_busy_timeout=10000"); err != nil {
+		t.Fatalf("open the store read-only: %v", err)
+	}
+	t.Cleanup(func() { _ = w.db.Close() })
 
 	w.prov = fake.New()
 	w.prov.OnLaunch = w.onLaunch
@@ -127,25 +140,24 @@ func newWorld(t *testing.T, seed int64, rates faultinject.Rates) *world {
 		w.policy[p.name] = pol
 		pcs = append(pcs, controller.PoolConfig{Name: p.name, Provider: "fake", Policy: pol})
 	}
-	w.ctrl, err = controller.New(controller.Options{
-		ControllerID: "chaos", OrgURL: orgURL, ADO: client,
-		Providers: controller.ProviderMap{"fake": w.inj.Provider(w.prov)}, Store: w.inj.Store(st),
-		Pools: pcs, AgentToken: func() string { return pat }, Logger: logger,
-		NameFunc: func(pool string) string {
-			w.names++
-			return fmt.Sprintf("%s-%05d", pool, w.names)
-		},
-		JobWaitThreshold: -1, PoolAtMaxThreshold: -1,
-	})
-	if err != nil {
-		t.Fatalf("controller: %v", err)
+	// One faulty store, cloud and network, shared by the replicas as they would share them.
+	shared := sharedDeps{
+		st:   w.inj.Store(st),
+		prov: w.inj.Provider(w.prov),
+		net:  w.inj.Transport(adosim.InProcess{Handler: ctrlSrv}),
 	}
+	for i := range 2 {
+		w.replicas = append(w.replicas, w.newReplica(fmt.Sprintf("replica-%c", 'a'+i), shared, pcs, logger))
+	}
+	w.setUpChecks(shared, logger)
 	// The placeholders go in before the first job, as serve and the demo do at start: without
 	// them ADO fails a job at once in a pool with no agent.
 	w.inj.SetEnabled(false)
-	if err := w.ctrl.EnsurePlaceholders(w.ctx); err != nil {
+	if err := w.replicas[0].ctrl.EnsurePlaceholders(w.ctx); err != nil {
 		t.Fatalf("register the placeholders: %v", err)
 	}
+	w.startElection()
+	t.Cleanup(w.releasePause) // before the electors stop: a paused renewal must not hold them
 	w.inj.SetEnabled(true)
 	return w
 }
@@ -213,6 +225,7 @@ func (w *world) queue(wk *work) {
 	wk.req, wk.queued = id, time.Now()
 	wk.attempts++
 	w.byReq[id] = wk
+	w.watchCheck(wk)
 }
 
 // requeue is a pipeline retry after the job's agent was lost.
@@ -236,29 +249,50 @@ func (w *world) arrivals(step int) {
 	}
 }
 
-// cycle advances the clock one step, moves the agents and reconciles every pool, checking the
-// invariants after each reconcile.
+// cycle advances the clock one step, moves the agents and lets the leader reconcile every pool
+// and answer the checks, checking the invariants after each reconcile.
 func (w *world) cycle(step int, jobs bool) {
 	time.Sleep(w.step)
 	if jobs {
 		w.arrivals(step)
 	}
 	w.stepAgents()
+	w.stepPause(jobs)
+	r := w.leader()
 	for _, p := range w.pools {
-		if _, err := w.ctrl.ReconcileOnce(w.ctx, p.name); err != nil {
-			w.logf("cycle %d pool %s: %v", step, p.name, err)
+		if r != nil {
+			if _, err := r.ctrl.ReconcileOnce(r.ctx(), p.name); err != nil {
+				w.logf("cycle %d pool %s (%s): %v", step, p.name, r.id, err)
+			}
+			w.stepAgents() // the controller's actions may have changed what agents must do
 		}
-		w.stepAgents() // the controller's actions may have changed what agents must do
 		w.checkCycle(p)
 	}
+	if r != nil {
+		if err := r.cb.RunOnce(r.ctx()); err != nil {
+			w.logf("cycle %d checks (%s): %v", step, r.id, err)
+		}
+		w.stepAgents()
+	}
+	w.checkCallbacks(false)
 }
 
 func (w *world) logf(format string, args ...any) {
 	_, _ = fmt.Fprintf(w.logs, "%s chaos: %s\n", time.Now().UTC().Format(time.TimeOnly), fmt.Sprintf(format, args...))
 }
 
+// violate records a broken invariant. The replicas' guards call it from their own goroutines.
 func (w *world) violate(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	w.logf("VIOLATION %s", msg)
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.violations = append(w.violations, fmt.Sprintf("[%s] %s", time.Now().UTC().Format(time.TimeOnly), msg))
+}
+
+// broken returns the invariants broken so far.
+func (w *world) broken() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.violations)
 }

@@ -28,6 +28,8 @@ const (
 	FaultTerminateAfter  = "terminate_fail_after"
 	FaultStoreBefore     = "store_fail_before"
 	FaultStoreAfter      = "store_fail_after"
+	FaultLeaseBefore     = "lease_fail_before"
+	FaultLeaseAfter      = "lease_fail_after"
 )
 
 // Streams of draws, one per kind of fault, so each kind's faults depend only on the seed and on
@@ -37,6 +39,7 @@ const (
 	streamTransport
 	streamProvider
 	streamStore
+	streamLease
 )
 
 // Injector holds the seed, the rates and the counts of injected faults. Its methods return the

@@ -29,6 +29,9 @@ type Rates struct {
 
 	// Per store write.
 	StoreWriteFail float64 // the write fails, before or after it took effect (half each)
+	// Per leader-lease write (AcquireLease, ReleaseLease): drawn from its own stream, so lease
+	// faults do not move the other store faults.
+	LeaseWriteFail float64 // the lease write fails, before or after it took effect (half each)
 
 	RetryAfter time.Duration // Retry-After of a 429 or 503 (default DefaultRetryAfter)
 	Timeout    time.Duration // how long a timed-out request hangs (default DefaultTimeout)
@@ -72,7 +75,7 @@ func (r Rates) WithDefaults() Rates {
 func (r Rates) Zero() bool {
 	return r.ADOThrottle == 0 && r.ADOServerError == 0 && r.ADOTimeout == 0 && r.ADOSlow == 0 &&
 		r.ADOLost == 0 && r.LaunchFail == 0 && r.LaunchLate == 0 && r.InstanceLoss == 0 &&
-		r.TerminateFail == 0 && r.StoreWriteFail == 0
+		r.TerminateFail == 0 && r.StoreWriteFail == 0 && r.LeaseWriteFail == 0
 }
 
 // rateKey is one key of the ParseRates syntax.
@@ -94,6 +97,7 @@ var rateKeys = []rateKey{
 	{name: "loss", rate: func(r *Rates) *float64 { return &r.InstanceLoss }, about: "instance lost, per instance per cycle"},
 	{name: "terminatefail", rate: func(r *Rates) *float64 { return &r.TerminateFail }, about: "provider terminate fails"},
 	{name: "storefail", rate: func(r *Rates) *float64 { return &r.StoreWriteFail }, about: "store write fails"},
+	{name: "leasefail", rate: func(r *Rates) *float64 { return &r.LeaseWriteFail }, about: "leader lease write fails"},
 	{name: "retryafter", dur: func(r *Rates) *time.Duration { return &r.RetryAfter }},
 	{name: "timeout", dur: func(r *Rates) *time.Duration { return &r.Timeout }},
 	{name: "slow", dur: func(r *Rates) *time.Duration { return &r.Slow }},

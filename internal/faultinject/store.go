@@ -2,6 +2,7 @@ package faultinject
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,35 +14,64 @@ func Store(s store.Store, seed int64, r Rates) store.Store { return New(seed, r)
 
 // Store wraps s so that each write fails at Rates.StoreWriteFail: half the time before it reaches
 // s (nothing changed), half the time after s applied it (the caller cannot tell it happened, as
-// when a commit succeeds and its acknowledgement is lost). Reads pass through, and a write never
-// stores anything other than what the caller asked for.
+// when a commit succeeds and its acknowledgement is lost). Leader-lease writes fail the same way
+// at Rates.LeaseWriteFail, drawn from a stream of their own. Reads pass through, and a write
+// never stores anything other than what the caller asked for.
 func (in *Injector) Store(s store.Store) store.Store {
-	return &faultyStore{Store: s, in: in, s: in.stream(streamStore)}
+	return &faultyStore{Store: s, in: in, s: in.stream(streamStore), lease: in.stream(streamLease)}
 }
 
 // faultyStore embeds the store so every method it does not override (the reads, and methods
 // added to store.Store later) passes through.
 type faultyStore struct {
 	store.Store
-	in *Injector
-	s  *stream
+	in    *Injector
+	s     *stream
+	lease *stream
 }
 
 // write runs do, failing before or after it as drawn.
 func (f *faultyStore) write(op string, do func() error) error {
-	u, after := f.s.float(), f.s.intN(2) == 1
-	if !f.in.Enabled() || u >= f.in.rates.StoreWriteFail {
+	return f.fail(f.s, f.in.rates.StoreWriteFail, FaultStoreBefore, FaultStoreAfter, op, do)
+}
+
+// fail runs do, failing before or after it at rate p as drawn from s; before and after name the
+// counts.
+func (f *faultyStore) fail(s *stream, p float64, before, after, op string, do func() error) error {
+	u, late := s.float(), s.intN(2) == 1
+	if !f.in.Enabled() || u >= p {
 		return do()
 	}
-	if !after {
-		f.in.count(FaultStoreBefore)
+	if !late {
+		f.in.count(before)
 		return fmt.Errorf("store %s: %w", op, ErrInjected)
 	}
 	if err := do(); err != nil {
 		return err
 	}
-	f.in.count(FaultStoreAfter)
+	f.in.count(after)
 	return fmt.Errorf("store %s: acknowledgement lost after the write: %w", op, ErrInjected)
+}
+
+// AcquireLease fails at Rates.LeaseWriteFail. After the fault the lease may be taken or renewed
+// although the caller was told it failed: a renewal by the same holder then finds it held.
+func (f *faultyStore) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (store.Lease, error) {
+	var l store.Lease
+	err := f.fail(f.lease, f.in.rates.LeaseWriteFail, FaultLeaseBefore, FaultLeaseAfter, "acquire lease "+name, func() (err error) {
+		l, err = f.Store.AcquireLease(ctx, name, holder, ttl, now)
+		return err
+	})
+	if errors.Is(err, ErrInjected) {
+		return store.Lease{}, err
+	}
+	return l, err // a conflict returns the standing lease with the error
+}
+
+// ReleaseLease fails at Rates.LeaseWriteFail: a release that failed before leaves the lease to
+// expire.
+func (f *faultyStore) ReleaseLease(ctx context.Context, l store.Lease) error {
+	return f.fail(f.lease, f.in.rates.LeaseWriteFail, FaultLeaseBefore, FaultLeaseAfter, "release lease "+l.Name,
+		func() error { return f.Store.ReleaseLease(ctx, l) })
 }
 
 func (f *faultyStore) CreateAgent(ctx context.Context, r store.AgentRecord) error {

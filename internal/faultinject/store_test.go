@@ -82,3 +82,48 @@ func TestStoreClaimCallbackAfterFaultIsClaimed(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaseWriteFailsBeforeOrAfter checks lease faults: a failed acquire took the lease exactly
+// when the fault came after the write, and the other store writes draw nothing from the lease
+// stream (their faults are the same with and without lease faults).
+func TestLeaseWriteFailsBeforeOrAfter(t *testing.T) {
+	t.Parallel()
+	base := openStore(t)
+	in := faultinject.New(5, faultinject.Rates{LeaseWriteFail: 0.5})
+	st := in.Store(base)
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 60 {
+		name := fmt.Sprintf("lease-%d", i)
+		afterBefore := in.Counts()[faultinject.FaultLeaseAfter]
+		_, err := st.AcquireLease(ctx, name, "a", time.Minute, now)
+		if err != nil && !errors.Is(err, faultinject.ErrInjected) {
+			t.Fatalf("AcquireLease %s: %v", name, err)
+		}
+		taken := err == nil || in.Counts()[faultinject.FaultLeaseAfter] > afterBefore
+		// Another holder gets the lease exactly when the first acquire did not take it.
+		_, berr := base.AcquireLease(ctx, name, "b", time.Minute, now)
+		if gotTaken := errors.Is(berr, store.ErrConflict); gotTaken != taken {
+			t.Errorf("lease %s (acquire err %v): held by a = %v, want %v", name, err, gotTaken, taken)
+		}
+	}
+	c := in.Counts()
+	if c[faultinject.FaultLeaseBefore] == 0 || c[faultinject.FaultLeaseAfter] == 0 {
+		t.Errorf("want both kinds of lease failure in 60 acquires, got %v", c)
+	}
+	if c[faultinject.FaultStoreBefore]+c[faultinject.FaultStoreAfter] != 0 {
+		t.Errorf("lease writes counted as store faults: %v", c)
+	}
+}
+
+// TestLeaseFaultsOffByDefault checks that storefail alone never fails a lease write.
+func TestLeaseFaultsOffByDefault(t *testing.T) {
+	t.Parallel()
+	st := faultinject.New(6, faultinject.Rates{StoreWriteFail: 1}).Store(openStore(t))
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 20 {
+		if _, err := st.AcquireLease(context.Background(), fmt.Sprint("l", i), "a", time.Minute, now); err != nil {
+			t.Fatalf("AcquireLease with storefail=1 and leasefail=0: %v", err)
+		}
+	}
+}
