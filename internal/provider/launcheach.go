@@ -3,6 +3,7 @@ package provider
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -63,4 +64,32 @@ func SortInstances(insts []Instance) {
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
+}
+
+// TerminateEach runs terminate for every id, at most limit at a time, for providers whose API
+// deletes one instance per call (ECS StopTask, one ACI container group or Kubernetes Pod per
+// call), and returns the errors joined. terminate wraps its own errors with the provider's name.
+func TerminateEach(ctx context.Context, ids []string, limit int, terminate func(ctx context.Context, id string) error) error {
+	if limit < 1 {
+		limit = 1
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, limit)
+	)
+	for _, id := range ids {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := terminate(ctx, id); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

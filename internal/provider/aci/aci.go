@@ -37,7 +37,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -181,20 +180,7 @@ func New(opts Options) (*Provider, error) {
 func (p *Provider) GroupName(pool, agent string) string {
 	sum := sha256.Sum256([]byte(p.opts.Controller + "\x00" + pool + "\x00" + agent))
 	suffix := hex.EncodeToString(sum[:])[:hashLen]
-	var b strings.Builder
-	for _, r := range strings.ToLower(agent) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
-			b.WriteByte('-')
-		}
-	}
-	base := b.String()
-	if maxBase := maxNameLen - 1 - hashLen; len(base) > maxBase {
-		base = base[:maxBase]
-	}
-	base = strings.Trim(base, "-")
+	base := provider.DNSLabel(agent, maxNameLen-1-hashLen)
 	if base == "" {
 		base = "agent"
 	}

@@ -2,10 +2,8 @@ package aci
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 
@@ -16,37 +14,20 @@ import (
 // at most 10 BeginDelete calls at once. It returns once ARM has accepted each deletion; the group
 // is listed as stopping until it is gone. A group that no longer exists is not an error.
 func (p *Provider) Terminate(ctx context.Context, ids []string) error {
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, maxConcurrentCalls)
-	)
-	for _, id := range ids {
+	return provider.TerminateEach(ctx, ids, maxConcurrentCalls, func(ctx context.Context, id string) error {
 		rg, name, err := parseGroupID(id)
 		if err != nil {
-			mu.Lock()
-			errs = append(errs, fmt.Errorf("aci provider: terminate %q: %w", id, err))
-			mu.Unlock()
-			continue
+			return fmt.Errorf("aci provider: terminate %q: %w", id, err)
 		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			cctx, cancel := p.call(ctx)
-			defer cancel()
-			_, err := p.client.BeginDelete(cctx, rg, name, nil)
-			if err == nil || isGone(err) {
-				p.log.Info("agent container group deleted on request", "group", name, "gone", err != nil)
-				return
-			}
-			mu.Lock()
-			errs = append(errs, fmt.Errorf("aci provider: delete container group %q: %w", name, classify(err)))
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+		cctx, cancel := p.call(ctx)
+		defer cancel()
+		_, err = p.client.BeginDelete(cctx, rg, name, nil)
+		if err == nil || isGone(err) {
+			p.log.Info("agent container group deleted on request", "group", name, "gone", err != nil)
+			return nil
+		}
+		return fmt.Errorf("aci provider: delete container group %q: %w", name, classify(err))
+	})
 }
 
 // parseGroupID returns the resource group and name of a container group's resource ID.

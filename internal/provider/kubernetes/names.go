@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/adofleet/adofleet/internal/provider"
 )
 
 const (
@@ -46,20 +48,7 @@ func LabelValue(s string) string {
 // letters, digits, single hyphens) and cut so that a hyphen and a hash of controller, pool and
 // agent fit in 63 characters. Deterministic, so a repeated launch finds the Pod of the first.
 func (p *Provider) PodName(pool, agent string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(agent) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
-			b.WriteByte('-')
-		}
-	}
-	base := b.String()
-	if maxBase := maxNameLen - 1 - hashLen; len(base) > maxBase {
-		base = base[:maxBase]
-	}
-	base = strings.Trim(base, "-")
+	base := provider.DNSLabel(agent, maxNameLen-1-hashLen)
 	if base == "" || base[0] < 'a' || base[0] > 'z' {
 		base = "agent-" + base // a DNS label must not start with a digit for some tools
 		base = strings.TrimSuffix(base, "-")

@@ -2,10 +2,8 @@ package kubernetes
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -17,32 +15,17 @@ import (
 // once the API server has accepted each deletion; the Pod is listed as stopping until it is gone.
 // A Pod that no longer exists is not an error.
 func (p *Provider) Terminate(ctx context.Context, ids []string) error {
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, maxConcurrentCalls)
-	)
-	for _, id := range ids {
+	return provider.TerminateEach(ctx, ids, maxConcurrentCalls, func(ctx context.Context, id string) error {
 		ns, name, err := parseID(id)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("kubernetes provider: terminate %q: %w", id, err))
-			continue
+			return fmt.Errorf("kubernetes provider: terminate %q: %w", id, err)
 		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := p.delete(ctx, ns, name, ""); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("kubernetes provider: %w", err))
-				mu.Unlock()
-				return
-			}
-			p.log.Info("agent pod deleted on request", "pod", name)
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+		if err := p.delete(ctx, ns, name, ""); err != nil {
+			return fmt.Errorf("kubernetes provider: %w", err)
+		}
+		p.log.Info("agent pod deleted on request", "pod", name)
+		return nil
+	})
 }
 
 // parseID splits "namespace/name", checking both are DNS names the API would accept in a path.
