@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -57,4 +58,17 @@ func WithFence(ctx context.Context, f Fence) context.Context {
 func FenceFrom(ctx context.Context) (Fence, bool) {
 	f, ok := ctx.Value(fenceKey{}).(Fence)
 	return f, ok
+}
+
+// Admit is a backend's verdict on a write under f, given the lease's current token (exists false:
+// there is no such lease, which no token matches): nil, or an error wrapping ErrFenced that names
+// the lease and both tokens.
+func (f Fence) Admit(token int64, exists bool) error {
+	switch {
+	case !exists:
+		return fmt.Errorf("lease %q does not exist, write has token %d: %w", f.Lease, f.Token, ErrFenced)
+	case token != f.Token:
+		return fmt.Errorf("lease %q has token %d, write has %d: %w", f.Lease, token, f.Token, ErrFenced)
+	}
+	return nil
 }

@@ -53,15 +53,10 @@ func (s *Store) guard(ctx context.Context) (guard, error) {
 // check fails with ErrFenced unless the lease's token is the fence's (a missing lease has none).
 func (g guard) check(ctx context.Context) error {
 	l, ok, err := g.s.readLease(ctx, g.fence.Lease)
-	switch {
-	case err != nil:
+	if err != nil {
 		return fmt.Errorf("check lease %q: %w", g.fence.Lease, err)
-	case !ok:
-		return fmt.Errorf("lease %q does not exist, write has token %d: %w", g.fence.Lease, g.fence.Token, store.ErrFenced)
-	case l.Token != g.fence.Token:
-		return fmt.Errorf("lease %q has token %d, write has %d: %w", g.fence.Lease, l.Token, g.fence.Token, store.ErrFenced)
 	}
-	return nil
+	return g.fence.Admit(l.Token, ok)
 }
 
 // put stamps in's item and adds the fence condition.

@@ -68,13 +68,8 @@ func (s *Store) begin(ctx context.Context) (pgx.Tx, error) {
 func (s *Store) checkFence(ctx context.Context, tx pgx.Tx, f store.Fence) error {
 	var token int64
 	err := tx.QueryRow(ctx, s.q(`SELECT token FROM {s}.leases WHERE name = $1 FOR SHARE`), f.Lease).Scan(&token)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("lease %q does not exist, write has token %d: %w", f.Lease, f.Token, store.ErrFenced)
-	case err != nil:
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("check lease %q: %w", f.Lease, err)
-	case token != f.Token:
-		return fmt.Errorf("lease %q has token %d, write has %d: %w", f.Lease, token, f.Token, store.ErrFenced)
 	}
-	return nil
+	return f.Admit(token, err == nil)
 }

@@ -51,13 +51,8 @@ func (s *Store) begin(ctx context.Context) (*sql.Tx, error) {
 func checkFence(ctx context.Context, tx *sql.Tx, f store.Fence) error {
 	var token int64
 	err := tx.QueryRowContext(ctx, `SELECT token FROM leases WHERE name = ?`, f.Lease).Scan(&token)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("lease %q does not exist, write has token %d: %w", f.Lease, f.Token, store.ErrFenced)
-	case err != nil:
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("check lease %q: %w", f.Lease, err)
-	case token != f.Token:
-		return fmt.Errorf("lease %q has token %d, write has %d: %w", f.Lease, token, f.Token, store.ErrFenced)
 	}
-	return nil
+	return f.Admit(token, err == nil)
 }
