@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/adofleet/adofleet/internal/fuzzseed"
 )
 
 // fuzzSecret stands for the PAT: no error built from an answer may contain it.
@@ -37,17 +38,7 @@ var decodeTargets = []struct {
 // addJSONSeeds adds testdata's recorded answers and a few hand-made edge cases.
 func addJSONSeeds(f *testing.F, add func(body []byte)) {
 	f.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		add(data)
-	}
+	fuzzseed.Files(f, add, filepath.Join("testdata", "*.json"))
 	for _, s := range []string{
 		`{"count":1,"value":[{"id":1,"name":"a","status":"online","createdOn":"2026-01-02T03:04:05.123Z"}]}`,
 		`{"count":1,"value":[{"requestId":7,"queueTime":"2026-01-02T03:04:05Z","matchedAgents":[{"id":1}],"result":null}]}`,

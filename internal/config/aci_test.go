@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/adofleet/adofleet/internal/config"
 )
 
@@ -20,11 +18,7 @@ func TestACIProviderValidate(t *testing.T) {
 		}
 	}
 	const uai = "/subscriptions/" + sub + "/resourceGroups/id/providers/Microsoft.ManagedIdentity/userAssignedIdentities/puller"
-	tests := []struct {
-		name string
-		mod  func(*config.ACIProvider)
-		want []string // field paths with an error
-	}{
+	tests := []validateCase[config.ACIProvider]{
 		{"valid", func(*config.ACIProvider) {}, nil},
 		{"valid managed identity", func(p *config.ACIProvider) {
 			p.RegistryUsername, p.RegistryPassword, p.UserAssignedIdentityID = "", "", uai
@@ -53,22 +47,9 @@ func TestACIProviderValidate(t *testing.T) {
 		{"negative sizes", func(p *config.ACIProvider) { p.CPU, p.MemoryGB = -1, -2 },
 			[]string{"providers.aci.cpu", "providers.aci.memoryGB"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			p := valid()
-			tt.mod(&p)
-			var got []string
-			for _, msg := range p.Validate("providers.aci") {
-				field, _, _ := strings.Cut(msg, ": ")
-				got = append(got, field)
-				if strings.Contains(msg, "hunter2") {
-					t.Errorf("message %q echoes the literal secret", msg)
-				}
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("fields with errors (-want +got):\n%s", diff)
-			}
-		})
-	}
+	testValidate(t, valid, (*config.ACIProvider).Validate, "providers.aci", tests, func(t *testing.T, msg string) {
+		if strings.Contains(msg, "hunter2") {
+			t.Errorf("message %q echoes the literal secret", msg)
+		}
+	})
 }

@@ -1,10 +1,7 @@
 package config_test
 
 import (
-	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/adofleet/adofleet/internal/config"
 )
@@ -17,11 +14,7 @@ func TestEC2ProviderValidate(t *testing.T) {
 			InstanceTypes:  []string{"m5.large", "m5a.large"}, Subnets: []string{"subnet-0a1b"}, Spot: true,
 		}
 	}
-	tests := []struct {
-		name string
-		mod  func(*config.EC2Provider)
-		want []string // field paths with an error
-	}{
+	tests := []validateCase[config.EC2Provider]{
 		{"valid", func(*config.EC2Provider) {}, nil},
 		{"valid asg", func(p *config.EC2Provider) { *p = config.EC2Provider{Mode: "asg", AutoScalingGroup: "agents"} }, nil},
 		{"no template", func(p *config.EC2Provider) { p.LaunchTemplate = config.EC2LaunchTemplate{} }, []string{"providers.ec2.launchTemplate"}},
@@ -33,19 +26,5 @@ func TestEC2ProviderValidate(t *testing.T) {
 		{"asg with overrides", func(p *config.EC2Provider) { p.Mode, p.AutoScalingGroup = "asg", "agents" }, []string{"providers.ec2.mode"}},
 		{"unknown mode", func(p *config.EC2Provider) { p.Mode = "fleet" }, []string{"providers.ec2.mode"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			p := valid()
-			tt.mod(&p)
-			var got []string
-			for _, msg := range p.Validate("providers.ec2") {
-				field, _, _ := strings.Cut(msg, ": ")
-				got = append(got, field)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("fields with errors (-want +got):\n%s", diff)
-			}
-		})
-	}
+	testValidate(t, valid, (*config.EC2Provider).Validate, "providers.ec2", tests, nil)
 }

@@ -1,7 +1,6 @@
 package config_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -18,11 +17,7 @@ func TestECSProviderValidate(t *testing.T) {
 			Secrets:                  []config.ECSSecret{{Name: "AZP_TOKEN", ValueFrom: "arn:aws:ssm:eu-west-1:123456789012:parameter/adofleet/token"}},
 		}
 	}
-	tests := []struct {
-		name string
-		mod  func(*config.ECSProvider)
-		want []string // field paths with an error
-	}{
+	tests := []validateCase[config.ECSProvider]{
 		{"valid", func(*config.ECSProvider) {}, nil},
 		{"missing required", func(p *config.ECSProvider) { p.Cluster, p.TaskDefinition, p.Subnets = "", "", nil },
 			[]string{"providers.ecs.cluster", "providers.ecs.taskDefinition", "providers.ecs.subnets"}},
@@ -36,21 +31,7 @@ func TestECSProviderValidate(t *testing.T) {
 			p.Secrets[0].ValueFrom = "arn:aws:s3:::bucket/token"
 		}, []string{"providers.ecs.secrets[0].valueFrom"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			p := valid()
-			tt.mod(&p)
-			var got []string
-			for _, msg := range p.Validate("providers.ecs") {
-				field, _, _ := strings.Cut(msg, ": ")
-				got = append(got, field)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("fields with errors (-want +got):\n%s", diff)
-			}
-		})
-	}
+	testValidate(t, valid, (*config.ECSProvider).Validate, "providers.ecs", tests, nil)
 }
 
 // TestPoolResourcesParse: a pool's resources are read in ECS's notations, absent ones stay empty,

@@ -1,8 +1,6 @@
 package config_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -44,12 +42,7 @@ func TestHooksAbsentStaysNil(t *testing.T) {
 
 func TestHooksErrors(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name      string
-		yaml      string
-		wantField string
-		wantMsg   string
-	}{
+	tests := []fieldErrorCase{
 		{"no auth", "hooks:\n  enabled: true\n", "hooks.enabled", "set hooks.username and hooks.password"},
 		{"web off", "web:\n  listen: \"off\"\nhooks:\n  enabled: true\n  sharedSecret: env:S\n", "hooks.enabled", "web.listen"},
 		{"user without password", "hooks:\n  username: u\n  sharedSecret: env:S\n", "hooks.username", "go together"},
@@ -60,23 +53,5 @@ func TestHooksErrors(t *testing.T) {
 		{"bad region", "hooks:\n  sharedSecret: env:S\n  region: Ireland\n", "hooks.region", "AWS region"},
 		{"unknown field", "hooks:\n  sharedSecret: env:S\n  secret: x\n", "hooks.secret", ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := config.Parse("hooks.yaml", []byte(vmResourcesBase+tt.yaml))
-			var errs *config.Errors
-			if !errors.As(err, &errs) {
-				t.Fatalf("Parse error = %v, want *config.Errors", err)
-			}
-			for _, e := range errs.List {
-				if e.Field == tt.wantField && strings.Contains(e.Message, tt.wantMsg) {
-					if e.Line == 0 {
-						t.Errorf("error %v has no line", e)
-					}
-					return
-				}
-			}
-			t.Errorf("errors %v, want one on %s containing %q", err, tt.wantField, tt.wantMsg)
-		})
-	}
+	testFieldErrors(t, "hooks.yaml", tests)
 }

@@ -27,11 +27,7 @@ func TestKubernetesProviderValidate(t *testing.T) {
 			SecretEnv: []config.KubernetesSecretEnv{{Name: "CACHE_KEY", SecretName: "cache", Key: "key"}},
 		}
 	}
-	tests := []struct {
-		name string
-		mod  func(*config.KubernetesProvider)
-		want []string // field paths with an error
-	}{
+	tests := []validateCase[config.KubernetesProvider]{
 		{"valid", func(*config.KubernetesProvider) {}, nil},
 		{"missing required", func(p *config.KubernetesProvider) { p.Namespace, p.Image, p.TokenSecret.Name = "", "", "" },
 			[]string{"providers.kubernetes.namespace", "providers.kubernetes.image", "providers.kubernetes.tokenSecret.name"}},
@@ -60,21 +56,7 @@ func TestKubernetesProviderValidate(t *testing.T) {
 			p.QPS, p.Burst, p.CallTimeout = -1, -1, config.Duration(-time.Second)
 		}, []string{"providers.kubernetes.qps", "providers.kubernetes.burst", "providers.kubernetes.callTimeout"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			p := valid()
-			tt.mod(&p)
-			var got []string
-			for _, msg := range p.Validate("providers.kubernetes") {
-				field, _, _ := strings.Cut(msg, ": ")
-				got = append(got, field)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("fields with errors (-want +got):\n%s", diff)
-			}
-		})
-	}
+	testValidate(t, valid, (*config.KubernetesProvider).Validate, "providers.kubernetes", tests, nil)
 }
 
 func TestKubernetesProviderParse(t *testing.T) {

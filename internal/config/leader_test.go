@@ -1,8 +1,6 @@
 package config_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -50,12 +48,7 @@ func TestLeaderElectionDefaults(t *testing.T) {
 func TestLeaderElectionErrors(t *testing.T) {
 	t.Parallel()
 	const at = "controller:\n  leaderElection:\n    enabled: true\n"
-	tests := []struct {
-		name      string
-		yaml      string
-		wantField string
-		wantMsg   string
-	}{
+	tests := []fieldErrorCase{
 		{"bad backend", at + "    backend: etcd\n", "controller.leaderElection.backend", "store, kubernetes"},
 		{"bad lease name", at + "    leaseName: Adofleet_Controller\n", "controller.leaderElection.leaseName", "lower-case"},
 		{"renew not below lease", at + "    leaseDuration: 10s\n    renewDeadline: 10s\n", "controller.leaderElection.renewDeadline", "shorter than leaseDuration"},
@@ -64,23 +57,5 @@ func TestLeaderElectionErrors(t *testing.T) {
 		{"not a duration", at + "    leaseDuration: fifteen\n", "controller.leaderElection.leaseDuration", ""},
 		{"unknown field", at + "    namespace: x\n", "controller.leaderElection.namespace", ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := config.Parse("adofleet.yaml", []byte(vmResourcesBase+tt.yaml))
-			var errs *config.Errors
-			if !errors.As(err, &errs) {
-				t.Fatalf("Parse error = %v, want *config.Errors", err)
-			}
-			for _, e := range errs.List {
-				if e.Field == tt.wantField && strings.Contains(e.Message, tt.wantMsg) {
-					if e.Line == 0 {
-						t.Errorf("error %v has no line", e)
-					}
-					return
-				}
-			}
-			t.Errorf("errors %v, want one on %s containing %q", err, tt.wantField, tt.wantMsg)
-		})
-	}
+	testFieldErrors(t, "adofleet.yaml", tests)
 }

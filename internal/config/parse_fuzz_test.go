@@ -3,8 +3,6 @@ package config_test
 import (
 	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,25 +13,14 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/adofleet/adofleet/internal/config"
+	"github.com/adofleet/adofleet/internal/fuzzseed"
 )
 
 // FuzzParse: whatever the file holds, Parse returns either a config that validates and survives
 // a YAML round trip, or *config.Errors whose every entry names the file, a line inside it, and
 // the field or the YAML problem. Never a panic, never both or neither.
 func FuzzParse(f *testing.F) {
-	for _, glob := range []string{"../../examples/*.yaml", "testdata/bad/*.yaml"} {
-		files, err := filepath.Glob(glob)
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, file := range files {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(data)
-		}
-	}
+	fuzzseed.Files(f, func(data []byte) { f.Add(data) }, "../../examples/*.yaml", "testdata/bad/*.yaml")
 	f.Add([]byte(garbageHead + "pools: &p [*p]\n"))
 	f.Add([]byte(garbageHead + "pools:\n  - &l {name: a, provider: local, max: 1, env: &e {A: b}}\n  - *l\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

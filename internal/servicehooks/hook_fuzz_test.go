@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/adofleet/adofleet/internal/fuzzseed"
 	"github.com/adofleet/adofleet/internal/notify"
 	"github.com/adofleet/adofleet/internal/notify/notifytest"
 	"github.com/adofleet/adofleet/internal/servicehooks"
@@ -36,17 +36,7 @@ type fuzzAnswer struct {
 // (202: nothing published; a waiting job may wake the pools) or refused (400 naming the field,
 // 413 over the limit) with nothing published and nothing woken.
 func FuzzServiceHook(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	fuzzseed.Files(f, func(data []byte) { f.Add(data) }, filepath.Join("testdata", "*.json"))
 	for _, s := range []string{
 		``, `null`, `[]`, `{"eventType":""}`, `{"eventType":"build.complete","resource":null}`,
 		`{"eventType":"build.complete","resource":{"id":1,"definition":{"name":"d"},"result":"failed","startTime":"yesterday"}}`,
