@@ -66,20 +66,11 @@ func (v *crashVMs) boot(fake *ec2fake.Server, in ec2fake.Instance, token string)
 		v.errs = append(v.errs, fmt.Errorf("instance %s: %w", in.ID, err))
 		return
 	}
-	opts, err := adosim.AgentOptionsFromEnv(func(k string) string {
-		switch k {
-		case "AZP_TOKEN":
-			return token // what the user data reads from the tokenParameter
-		case "AZP_AGENT_NAME":
-			return name
-		}
-		return env[k]
-	})
+	opts, err := ec2AgentOptions(env, name, token)
 	if err != nil {
 		v.errs = append(v.errs, fmt.Errorf("instance %s: %w", in.ID, err))
 		return
 	}
-	opts.PollTimeout = time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	v.cancels[in.ID] = cancel
 	v.starts[name]++
@@ -91,8 +82,7 @@ func (v *crashVMs) boot(fake *ec2fake.Server, in ec2fake.Instance, token string)
 		}
 		_ = adosim.RunAgent(ctx, opts)
 		if ctx.Err() == nil { // the agent finished on its own: the user data powers off
-			fake.SetState(in.ID, "terminated", "Client.InstanceInitiatedShutdown",
-				"Client.InstanceInitiatedShutdown: Instance initiated shutdown")
+			ec2PowerOff(fake, in.ID)
 		}
 	})
 }

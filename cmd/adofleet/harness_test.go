@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,16 +40,24 @@ func newSimHarness(t *testing.T, pool string, opts adosim.ServerOptions) *simHar
 	return &simHarness{org: org, sim: sim, dir: t.TempDir()}
 }
 
+// localAgents is the providers section that runs agents as local processes of this test binary
+// (agent-sim) in the harness's work directory; a config says {localAgents} for it.
+const localAgents = `providers:
+  local:
+    command: [{exe}, agent-sim]
+    workDir: {agents}`
+
 // writeConfig writes the YAML config to the harness directory and returns its path. The
 // placeholders {sim}, {state}, {exe} (this test binary, which runs agent-sim) and {agents} are
-// replaced by the simulator's URL, the SQLite path, the executable and a work directory; extra
-// holds further placeholder, value pairs.
+// replaced by the simulator's URL, the SQLite path, the executable and a work directory, and
+// {localAgents} by the section of that name; extra holds further placeholder, value pairs.
 func (h *simHarness) writeConfig(t *testing.T, yaml string, extra ...string) string {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
+	yaml = strings.ReplaceAll(yaml, "{localAgents}", localAgents)
 	pairs := append([]string{
 		"{sim}", h.sim.URL,
 		"{state}", filepath.Join(h.dir, "state.db"),
@@ -86,6 +99,31 @@ func (s *serving) waitFor(t *testing.T, ctx context.Context, what string, cond f
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// reconcileLine is a sample of the pool "build"'s reconcile counter in a /metrics page.
+var reconcileLine = regexp.MustCompile(`(?m)^adofleet_reconcile_total\{[^}]*pool="build"[^}]*\} ([0-9.e+]+)$`)
+
+// reconciles sums the pool "build"'s reconcile counter, every outcome, in a /metrics page.
+func reconciles(t *testing.T, page string) float64 {
+	t.Helper()
+	var sum float64
+	for _, m := range reconcileLine.FindAllStringSubmatch(page, -1) {
+		v, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			t.Fatalf("metric value %q: %v", m[1], err)
+		}
+		sum += v
+	}
+	return sum
+}
+
+// waitReconciles waits until the pool "build" has been reconciled n more times, reading /metrics
+// with page: long enough for the controller to have acted on whatever came before.
+func (s *serving) waitReconciles(t *testing.T, ctx context.Context, n int, page func() string) {
+	t.Helper()
+	after := reconciles(t, page())
+	s.waitFor(t, ctx, fmt.Sprintf("%d more reconcile cycles", n), func() bool { return reconciles(t, page()) >= after+float64(n) })
 }
 
 // shutdown stops serve and fails the test unless it returned cleanly; it returns serve's stderr.
@@ -131,4 +169,43 @@ func allJobsFinished(org *adosim.Org) bool {
 		}
 	}
 	return true
+}
+
+// request is one HTTP call to serve: who it claims to come from (X-Forwarded-For, believed where
+// the test's loopback address is a trusted proxy) and what it carries.
+type request struct {
+	method, path string
+	from         string            // X-Forwarded-For; "" sends none
+	headers      map[string]string // Authorization, the shared secret, a check's fields...
+	body         string
+}
+
+// do sends r to base+r.path and returns the status, the headers and the body (its first MiB).
+func (r request) do(t *testing.T, ctx context.Context, base string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, r.method, base+r.path, strings.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.from != "" {
+		req.Header.Set("X-Forwarded-For", r.from)
+	}
+	for k, v := range r.headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s%s: %v", r.method, base, r.path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil && !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("%s %s%s: read the answer: %v", r.method, base, r.path, err)
+	}
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// basicToken is the credentials part of a Basic Authorization header.
+func basicToken(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 }

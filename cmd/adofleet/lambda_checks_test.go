@@ -110,10 +110,7 @@ checks:
   username: adofleet
   password: env:ADOFLEET_TEST_CHECKS_PASSWORD
   timeout: 1m
-providers:
-  local:
-    command: [{exe}, agent-sim]
-    workDir: {agents}
+{localAgents}
 pools:
   - name: build
     provider: local

@@ -38,10 +38,7 @@ store:
     path: {state}
 web:
   listen: "off"
-providers:
-  local:
-    command: [{exe}, agent-sim]
-    workDir: {agents}
+{localAgents}
 pools:
   - name: deploy
     provider: local

@@ -82,10 +82,7 @@ notify:
       url: env:ADOFLEET_TEST_REDACT_SLACK_URL
       maxAttempts: 2
       dedupWindow: 1s
-providers:
-  local:
-    command: [{exe}, agent-sim]
-    workDir: {agents}
+{localAgents}
 pools:
   - name: build
     provider: local
@@ -335,9 +332,7 @@ store:
     timeout: 3s
 web:
   listen: 127.0.0.1:0
-providers:
-  local:
-    command: [{exe}, agent-sim]
+{localAgents}
 pools:
   - name: build
     provider: local

@@ -2,53 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/adofleet/adofleet/internal/adosim"
 )
-
-// request is one HTTP call of the security tests: who it claims to come from (X-Forwarded-For,
-// believed because the test's loopback address is a trusted proxy) and what it carries.
-type request struct {
-	method, path string
-	from         string            // X-Forwarded-For; "" sends none
-	headers      map[string]string // Authorization, the shared secret, a check's fields...
-	body         string
-}
-
-// do sends r to base and returns the status, the Allow and WWW-Authenticate headers and the body.
-func (r request) do(t *testing.T, ctx context.Context, base string) (int, http.Header, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, r.method, base+r.path, strings.NewReader(r.body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.from != "" {
-		req.Header.Set("X-Forwarded-For", r.from)
-	}
-	for k, v := range r.headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", r.method, r.path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil && !strings.Contains(err.Error(), "closed") {
-		t.Fatalf("%s %s: read the answer: %v", r.method, r.path, err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
-}
 
 const guardedConfig = `organization:
   url: {sim}
@@ -76,10 +39,7 @@ hooks:
   sharedSecret: env:ADOFLEET_TEST_GUARD_HOOKS_SECRET
   account: "123456789012"
   region: eu-west-1
-providers:
-  local:
-    command: [{exe}, agent-sim]
-    workDir: {agents}
+{localAgents}
 pools:
   - name: build
     provider: local
@@ -163,8 +123,7 @@ func TestServeGuardsTheListener(t *testing.T) {
 		}
 	}
 	// Nothing was done: no check request reached the handler, and no agent starts over a few cycles.
-	after := guardedReconciles(t, metrics())
-	run.waitFor(t, ctx, "three more reconcile cycles", func() bool { return guardedReconciles(t, metrics()) >= after+3 })
+	run.waitReconciles(t, ctx, 3, metrics)
 	if n := len(org.Agents("build")); n != 1 {
 		t.Errorf("after the refused check calls the pool has %d agents, want only the placeholder", n)
 	}
@@ -228,11 +187,6 @@ func TestServeGuardsTheListener(t *testing.T) {
 	}
 }
 
-// basicToken is the credentials part of a Basic Authorization header.
-func basicToken(user, pass string) string {
-	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
-}
-
 // routePattern finds the routes internal/web registers, e.g. s.mux.HandleFunc("GET /api/status", ...).
 var routePattern = regexp.MustCompile(`\.mux\.Handle(?:Func)?\("([^"]+)"`)
 
@@ -260,22 +214,6 @@ func dashboardRoutes(t *testing.T) []string {
 		t.Fatalf("found %d routes in internal/web/server.go (%q), want at least the 8 known ones: has the registration changed shape?", len(routes), routes)
 	}
 	return routes
-}
-
-var guardedReconcileLine = regexp.MustCompile(`(?m)^adofleet_reconcile_total\{[^}]*pool="build"[^}]*\} ([0-9.e+]+)$`)
-
-// guardedReconciles sums the pool's reconcile counter in a /metrics page.
-func guardedReconciles(t *testing.T, page string) float64 {
-	t.Helper()
-	var sum float64
-	for _, m := range guardedReconcileLine.FindAllStringSubmatch(page, -1) {
-		v, err := strconv.ParseFloat(m[1], 64)
-		if err != nil {
-			t.Fatalf("metric value %q: %v", m[1], err)
-		}
-		sum += v
-	}
-	return sum
 }
 
 // grepLines returns the lines of s that contain sub.
@@ -308,9 +246,7 @@ checks:
   enabled: true
   sharedSecret: env:ADOFLEET_TEST_UNSET
   allowFrom: [13.107.6.1/24]
-providers:
-  local:
-    command: [{exe}, agent-sim]
+{localAgents}
 pools:
   - name: build
     provider: local

@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,10 +43,7 @@ checks:
   enabled: true
   sharedSecret: env:ADOFLEET_TEST_CHECKS_SECRET
   timeout: 1m
-providers:
-  local:
-    command: [{exe}, agent-sim]
-    workDir: {agents}
+{localAgents}
 pools:
   - name: build
     provider: local
@@ -100,8 +94,7 @@ pools:
 		t.Error("the 400 answer echoes the AuthToken")
 	}
 	// Neither call may launch: let a few reconcile cycles pass, then count the pool's agents.
-	after := reconciles(t, base)
-	run.waitFor(t, ctx, "three more reconcile cycles", func() bool { return reconciles(t, base) >= after+3 })
+	run.waitReconciles(t, ctx, 3, func() string { return get(t, base+"/metrics") })
 	if n := len(org.Agents("build")); n != 1 {
 		t.Fatalf("after the rejected calls the pool has %d agents, want only the placeholder", n)
 	}
@@ -133,8 +126,7 @@ pools:
 	}
 	run.waitFor(t, ctx, "the check's TaskCompleted callback", func() bool { return len(completed()) > 0 })
 	// A second callback would follow within a few cycles; none may.
-	after = reconciles(t, base)
-	run.waitFor(t, ctx, "three more reconcile cycles", func() bool { return reconciles(t, base) >= after+3 })
+	run.waitReconciles(t, ctx, 3, func() string { return get(t, base+"/metrics") })
 	events := completed()
 	if len(events) != 1 || events[0].Result != "succeeded" || events[0].TaskID != plan.TaskInstanceID || events[0].JobID != plan.JobID {
 		t.Errorf("TaskCompleted events = %+v, want exactly one, succeeded, for task %s of job %s", events, plan.TaskInstanceID, plan.JobID)
@@ -151,37 +143,6 @@ pools:
 // postCheck POSTs an empty body with headers and returns the status and body.
 func postCheck(t *testing.T, url string, headers map[string]string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
-
-var reconcileLine = regexp.MustCompile(`(?m)^adofleet_reconcile_total\{[^}]*pool="build"[^}]*\} ([0-9.e+]+)$`)
-
-// reconciles is the pool's reconcile count (every outcome) from /metrics.
-func reconciles(t *testing.T, base string) float64 {
-	t.Helper()
-	var sum float64
-	for _, m := range reconcileLine.FindAllStringSubmatch(get(t, base+"/metrics"), -1) {
-		v, err := strconv.ParseFloat(m[1], 64)
-		if err != nil {
-			t.Fatalf("metric value %q: %v", m[1], err)
-		}
-		sum += v
-	}
-	return sum
+	code, _, body := request{method: http.MethodPost, headers: headers}.do(t, context.Background(), url)
+	return code, body
 }

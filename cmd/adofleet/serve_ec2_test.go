@@ -159,20 +159,11 @@ func runEC2Agents(t *testing.T, fake *ec2fake.Server, token string) *ec2Agents {
 			if got := env["BUILD_FLAVOUR"]; got != "ec2" {
 				t.Errorf("instance %s: pool env BUILD_FLAVOUR = %q in the user data, want ec2", in.ID, got)
 			}
-			opts, err := adosim.AgentOptionsFromEnv(func(k string) string {
-				switch k {
-				case "AZP_TOKEN":
-					return token // what the user data reads from the tokenParameter
-				case "AZP_AGENT_NAME":
-					return name
-				}
-				return env[k]
-			})
+			opts, err := ec2AgentOptions(env, name, token)
 			if err != nil {
 				t.Errorf("instance %s: %v", in.ID, err)
 				return
 			}
-			opts.PollTimeout = time.Second
 			ctx, cancel := context.WithCancel(context.Background())
 			a.mu.Lock()
 			a.cancels[in.ID] = cancel
@@ -181,8 +172,7 @@ func runEC2Agents(t *testing.T, fake *ec2fake.Server, token string) *ec2Agents {
 			a.wg.Go(func() {
 				_ = adosim.RunAgent(ctx, opts)
 				if ctx.Err() == nil { // the agent finished on its own: the user data powers off
-					fake.SetState(in.ID, "terminated", "Client.InstanceInitiatedShutdown",
-						"Client.InstanceInitiatedShutdown: Instance initiated shutdown")
+					ec2PowerOff(fake, in.ID)
 				}
 			})
 		},
@@ -211,6 +201,29 @@ func (a *ec2Agents) stopAll() {
 	}
 	a.mu.Unlock()
 	a.wg.Wait()
+}
+
+// ec2AgentOptions are the options of the agent an instance's user data starts: env is what the
+// user data exports, name the instance's agent tag, token what it reads from the tokenParameter.
+func ec2AgentOptions(env map[string]string, name, token string) (adosim.AgentOptions, error) {
+	opts, err := adosim.AgentOptionsFromEnv(func(k string) string {
+		switch k {
+		case "AZP_TOKEN":
+			return token
+		case "AZP_AGENT_NAME":
+			return name
+		}
+		return env[k]
+	})
+	opts.PollTimeout = time.Second
+	return opts, err
+}
+
+// ec2PowerOff ends an instance as its user data does once the agent exits: the instance shuts
+// down, which terminates it.
+func ec2PowerOff(fake *ec2fake.Server, id string) {
+	fake.SetState(id, "terminated", "Client.InstanceInitiatedShutdown",
+		"Client.InstanceInitiatedShutdown: Instance initiated shutdown")
 }
 
 // userDataEnv decodes base64 user data and returns the variables its `export NAME='value'` lines

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -38,10 +37,7 @@ hooks:
   password: env:ADOFLEET_TEST_HOOKS_PASSWORD
   account: "123456789012"
   region: eu-west-1
-providers:
-  local:
-    command: [{exe}, agent-sim]
-    workDir: {agents}
+{localAgents}
 pools:
   - name: build
     provider: local
@@ -58,17 +54,12 @@ pools:
 		if err != nil {
 			t.Fatal(err)
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(body)))
+		r := request{method: http.MethodPost, body: string(body)}
 		if auth {
-			req.SetBasicAuth("ado-hooks", "serve-hooks-password")
+			r.headers = map[string]string{"Authorization": "Basic " + basicToken("ado-hooks", "serve-hooks-password")}
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode
+		code, _, _ := r.do(t, ctx, url)
+		return code
 	}
 	if got := post("run_succeeded.json", false); got != http.StatusUnauthorized {
 		t.Errorf("delivery without credentials: got %d, want 401", got)

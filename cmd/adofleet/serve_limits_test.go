@@ -44,10 +44,7 @@ checks:
 hooks:
   enabled: true
   sharedSecret: env:ADOFLEET_TEST_LIMITS_SECRET
-providers:
-  local:
-    command: [{exe}, agent-sim]
-    workDir: {agents}
+{localAgents}
 pools:
   - name: build
     provider: local

@@ -32,10 +32,7 @@ store:
     path: {state}
 web:
   listen: 127.0.0.1:0
-providers:
-  local:
-    command: [{exe}, agent-sim]
-    workDir: {agents}
+{localAgents}
 pools:
   - name: build
     provider: local

@@ -240,10 +240,7 @@ func TestTraceExport(t *testing.T) {
 store:
   sqlite:
     path: {state}
-providers:
-  local:
-    command: [{exe}, agent-sim]
-    workDir: {agents}
+{localAgents}
 pools:
   - name: build
     provider: local

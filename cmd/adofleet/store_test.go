@@ -49,10 +49,7 @@ store:
     endpoint: {dynamo}
     createTable: true
 web: {listen: 127.0.0.1:0}
-providers:
-  local:
-    command: [{exe}, agent-sim]
-    workDir: {agents}
+{localAgents}
 pools:
   - name: build
     provider: local
