@@ -22,20 +22,36 @@ type listOf[T any] struct {
 // agentQuery asks for one agent in full: capabilities and the assigned and last completed
 // requests.
 func agentQuery() url.Values {
-	q := listAgentsQuery()
+	q := listAgentsQuery(AgentListOptions{AssignedRequest: true, LastCompletedRequest: true})
 	q.Set("includeCapabilities", "true")
 	return q
 }
 
-// listAgentsQuery asks for what the controller decides on, the assigned and last completed
-// requests (busy/idle), and not for capabilities: nothing in adofleet reads an agent's
-// capabilities (the scaler matches demands against the pool's configured capabilities), and a
-// real agent's system capabilities are its whole environment, several KB per agent.
-func listAgentsQuery() url.Values {
-	return withVersion(url.Values{
-		"includeAssignedRequest":      {"true"},
-		"includeLastCompletedRequest": {"true"},
-	}, apiVersion)
+// AgentListOptions says which of each agent's job requests the pool agents list embeds. Each is a
+// whole TaskAgentJobRequest (about 1.5 KB with its data, owner and definition), so on a busy
+// pool they are most of the answer.
+type AgentListOptions struct {
+	// AssignedRequest asks for the job each busy agent runs (includeAssignedRequest). A caller
+	// that also lists the pool's job requests can learn the same from their reservedAgent.
+	AssignedRequest bool
+	// LastCompletedRequest asks for each agent's last finished job (includeLastCompletedRequest):
+	// when it finished and how, which no other list shows.
+	LastCompletedRequest bool
+}
+
+// listAgentsQuery never asks for capabilities: nothing in adofleet reads an agent's capabilities
+// from a list (the scaler matches demands against the pool's configured capabilities), and a
+// real agent's system capabilities are its whole environment, several KB per agent. A flag that
+// is not wanted is left out rather than sent as false, as ADO's own clients do.
+func listAgentsQuery(o AgentListOptions) url.Values {
+	q := url.Values{}
+	if o.AssignedRequest {
+		q.Set("includeAssignedRequest", "true")
+	}
+	if o.LastCompletedRequest {
+		q.Set("includeLastCompletedRequest", "true")
+	}
+	return withVersion(q, apiVersion)
 }
 
 func poolPath(poolID int) string { return "_apis/distributedtask/pools/" + strconv.Itoa(poolID) }
@@ -83,14 +99,23 @@ func (c *Client) FindPool(ctx context.Context, name string) (Pool, error) {
 // ListAgents returns a pool's agents without capabilities (it does not ask for them), each with
 // id, name, version, enabled, status, provisioningState, createdOn, statusChangedOn and
 // maxParallelism, and its assigned and last completed requests with only requestId, finishTime,
-// result and poolId. It is called for every pool every cycle; GetAgent returns one agent in full.
+// result and poolId. GetAgent returns one agent in full.
 func (c *Client) ListAgents(ctx context.Context, poolID int) ([]Agent, error) {
-	var out listOf[leanAgent]
+	return c.ListAgentsWith(ctx, poolID, AgentListOptions{AssignedRequest: true, LastCompletedRequest: true})
+}
+
+// ListAgentsWith is ListAgents embedding only the requests o asks for: an agent's AssignedRequest
+// (or LastCompleted) is nil when it was not asked for, whatever the agent is doing. The controller
+// calls it for every pool every cycle without the assigned requests, which it reads from the job
+// requests list instead.
+func (c *Client) ListAgentsWith(ctx context.Context, poolID int, o AgentListOptions) ([]Agent, error) {
+	out := listOf[leanAgent]{Value: agentBufs.get()}
 	_, err := c.do(ctx, request{
 		op: "ListAgents", call: fmt.Sprintf("list agents in pool %d", poolID),
 		method: http.MethodGet, idempotent: true,
-		url: c.orgURL(poolPath(poolID)+"/agents", listAgentsQuery()),
+		url: c.orgURL(poolPath(poolID)+"/agents", listAgentsQuery(o)),
 	}, &out)
+	defer agentBufs.put(out.Value)
 	if err != nil {
 		return nil, err // never a half-decoded list
 	}

@@ -15,6 +15,8 @@ type API interface {
 	// ListAgents returns a pool's agents with their assigned and last completed requests, without
 	// capabilities (see Client.ListAgents for the fields it fills).
 	ListAgents(ctx context.Context, poolID int) ([]Agent, error)
+	// ListAgentsWith is ListAgents embedding only the job requests o asks for.
+	ListAgentsWith(ctx context.Context, poolID int, o AgentListOptions) ([]Agent, error)
 	// GetAgent returns one agent with capabilities and assigned request.
 	GetAgent(ctx context.Context, poolID, agentID int) (Agent, error)
 	// AddAgent registers an agent (used for the offline placeholder agents that keep ADO from

@@ -57,7 +57,7 @@ func (c *Client) jobRequests(ctx context.Context, op, call string, poolID int, q
 // has a result is dropped. When ADO's row cap is reached the controller sees only the first rows;
 // it should treat a full answer as "at least this many".
 func (c *Client) ListJobRequests(ctx context.Context, poolID int) ([]JobRequest, error) {
-	var out listOf[leanJobRequest]
+	out := listOf[leanJobRequest]{Value: jobBufs.get()}
 	_, err := c.do(ctx, request{
 		op: "ListJobRequests", call: fmt.Sprintf("list job requests in pool %d", poolID),
 		method: http.MethodGet, idempotent: true,
@@ -66,6 +66,7 @@ func (c *Client) ListJobRequests(ctx context.Context, poolID int) ([]JobRequest,
 			"$top":                  {strconv.Itoa(MaxJobRequestRows)},
 		}),
 	}, &out)
+	defer jobBufs.put(out.Value)
 	if err != nil {
 		return nil, err // never a half-decoded list
 	}

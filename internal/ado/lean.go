@@ -1,6 +1,9 @@
 package ado
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // Lean decode types for the two lists every reconcile cycle reads (ListAgents, ListJobRequests).
 // They declare only the fields adofleet reads, so the decoder skips the rest without allocating:
@@ -96,4 +99,33 @@ func leanAgents(in []leanAgent) []Agent {
 		}
 	}
 	return out
+}
+
+// listBuf recycles the slices the two lists decode into. Each list is converted to the exported
+// type right after decoding, so its rows are garbage at once; decoding into a fresh slice grew it
+// by doubling, about 8 MB of garbage a cycle for 100 pools (docs/BENCHMARKS.md). A slice is
+// zeroed before it goes back: the decoder writes into the elements it finds, and a pointer left
+// in one (an assignTime) would otherwise be shared with the rows already handed out.
+type listBuf[T any] struct{ p sync.Pool }
+
+var (
+	agentBufs listBuf[leanAgent]
+	jobBufs   listBuf[leanJobRequest]
+)
+
+// get returns an empty slice, with the capacity of an earlier list when there is one.
+func (b *listBuf[T]) get() []T {
+	if s, ok := b.p.Get().(*[]T); ok {
+		return (*s)[:0]
+	}
+	return nil
+}
+
+// put takes back s (which the caller no longer reads); a very long one is left to the GC.
+func (b *listBuf[T]) put(s []T) {
+	if s == nil || cap(s) > 4096 {
+		return
+	}
+	clear(s[:cap(s)])
+	b.p.Put(&s)
 }

@@ -211,8 +211,8 @@ func (cy *cycle) stepAgent(s scaler.Step) (ado.Agent, bool) {
 
 // agentOfInstance returns the observed ADO agent hosted by instance id.
 func (cy *cycle) agentOfInstance(id string) (ado.Agent, bool) {
-	if idx := cy.obs.instByID[id]; len(idx) > 0 {
-		return cy.agentByName(agentNameOf(cy.obs.insts[idx[0]]))
+	if in := cy.obs.firstInstance(id); in != nil {
+		return cy.agentByName(agentNameOf(*in))
 	}
 	return ado.Agent{}, false
 }
@@ -224,8 +224,8 @@ func (cy *cycle) recordOfInstance(id string) *store.AgentRecord {
 			return r
 		}
 	}
-	if idx := cy.obs.instByID[id]; len(idx) > 0 {
-		return cy.obs.recByName[agentNameOf(cy.obs.insts[idx[0]])]
+	if in := cy.obs.firstInstance(id); in != nil {
+		return cy.obs.recByName[agentNameOf(*in)]
 	}
 	return nil
 }

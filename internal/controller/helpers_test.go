@@ -249,12 +249,39 @@ func (h *harness) until(c *controller.Controller, limit int, done func() bool) {
 
 // hookADO wraps the real client so a test can act between the controller's calls: beforeDisable
 // runs once, just before the next disable is sent (to make ADO assign a job in the window the
-// drain protocol guards); listed receives a value after each job-request list (one per cycle).
+// drain protocol guards); listed receives a value after each job-request list (one per cycle);
+// editJobs, if set, changes each job-request list before the controller sees it. It counts the
+// agent lists by kind: lean (ListAgentsWith, as each cycle asks) and full (ListAgents).
 type hookADO struct {
 	controller.ADO
 	mu            sync.Mutex
 	beforeDisable func(agentID int)
 	listed        chan struct{}
+	editJobs      func([]ado.JobRequest) []ado.JobRequest
+	lean, full    int
+}
+
+// ListAgentsWith forwards to the client, as the controller calls it on *ado.Client.
+func (h *hookADO) ListAgentsWith(ctx context.Context, poolID int, o ado.AgentListOptions) ([]ado.Agent, error) {
+	h.mu.Lock()
+	h.lean++
+	h.mu.Unlock()
+	return h.ADO.(*ado.Client).ListAgentsWith(ctx, poolID, o)
+}
+
+func (h *hookADO) ListAgents(ctx context.Context, poolID int) ([]ado.Agent, error) {
+	h.mu.Lock()
+	h.full++
+	h.mu.Unlock()
+	return h.ADO.ListAgents(ctx, poolID)
+}
+
+// agentLists returns how many lean and full agent lists were sent, and resets the counts.
+func (h *hookADO) agentLists() (lean, full int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	lean, full, h.lean, h.full = h.lean, h.full, 0, 0
+	return lean, full
 }
 
 func (h *hookADO) SetAgentEnabled(ctx context.Context, poolID, agentID int, enabled bool) (ado.Agent, error) {
@@ -273,8 +300,11 @@ func (h *hookADO) SetAgentEnabled(ctx context.Context, poolID, agentID int, enab
 func (h *hookADO) ListJobRequests(ctx context.Context, poolID int) ([]ado.JobRequest, error) {
 	jobs, err := h.ADO.ListJobRequests(ctx, poolID)
 	h.mu.Lock()
-	ch := h.listed
+	ch, edit := h.listed, h.editJobs
 	h.mu.Unlock()
+	if edit != nil && err == nil {
+		jobs = edit(jobs)
+	}
 	if ch != nil {
 		select {
 		case ch <- struct{}{}:

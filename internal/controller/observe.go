@@ -15,21 +15,24 @@ import (
 )
 
 // observation is everything one cycle read: exactly one job-request list, one agent list, one
-// provider list and one store list per cycle (plus one FindPool the first time).
+// provider list and one store list per cycle (plus one FindPool the first time, and a second
+// agent list when the job list cannot say which agents are busy).
 type observation struct {
 	placeholder string
 	jobs        []ado.JobRequest
 	agentList   []ado.Agent
 	agents      map[string]ado.Agent // by name
 	insts       []provider.Instance  // ours by tag, live and recently ended
-	// instByID and instByAgent index insts (positions, in list order) for instanceFor, which runs
-	// for every record: a scan per record made the cycle grow as records x instances.
-	instByID    map[string][]int
-	instByAgent map[string][]int
-	recs        []*store.AgentRecord // every state, sorted by name
-	recByName   map[string]*store.AgentRecord
-	demands     int             // pending check requests of the pool (Options.Demands)
-	reserved    map[string]bool // agents a check reserved (Options.Reserved)
+	// instByID and instByAgent index insts for instanceFor, which runs for every record: a scan
+	// per record made the cycle grow as records x instances. Each maps to the first position
+	// with that key; nextByID and nextByAgent chain the later ones in list order (-1 ends a
+	// chain), so an instance costs no allocation of its own.
+	instByID, instByAgent map[string]int
+	nextByID, nextByAgent []int
+	recs                  []*store.AgentRecord // every state, sorted by name
+	recByName             map[string]*store.AgentRecord
+	demands               int             // pending check requests of the pool (Options.Demands)
+	reserved              map[string]bool // agents a check reserved (Options.Reserved)
 }
 
 func (cy *cycle) observe(ctx context.Context) error {
@@ -42,7 +45,8 @@ func (cy *cycle) observe(ctx context.Context) error {
 	// Agents before jobs: a job assigned between the two calls then shows up assigned to an agent
 	// the snapshot already has, instead of as a queued job next to an agent already busy with it
 	// (which would launch an agent for a job that has one).
-	agents, err := cy.ado.ListAgents(ctx, poolID)
+	// The agents come without their assigned requests; the job rows say who is busy (agentlist.go).
+	agents, err := cy.ado.ListAgentsWith(ctx, poolID, leanAgents)
 	if err != nil {
 		cy.forgetPoolOn(err)
 		return fmt.Errorf("observe: list agents of pool %q: %w", name, err)
@@ -52,6 +56,16 @@ func (cy *cycle) observe(ctx context.Context) error {
 		cy.forgetPoolOn(err)
 		return fmt.Errorf("observe: list job requests of pool %q: %w", name, err)
 	}
+	if !attributable(jobs) {
+		// Some running job may be missing or name no agent: ask the agents themselves. A job
+		// assigned between the two lists then shows on its agent, which the snapshot matches
+		// with the row that still says queued.
+		if agents, err = cy.ado.ListAgents(ctx, poolID); err != nil {
+			cy.forgetPoolOn(err)
+			return fmt.Errorf("observe: list agents of pool %q with their jobs: %w", name, err)
+		}
+	}
+	attachJobs(agents, jobs)
 	insts, err := cy.p.prov.List(ctx, name)
 	if err != nil {
 		return fmt.Errorf("observe: list instances of pool %q from provider %q: %w", name, cy.p.cfg.Provider, err)
@@ -79,8 +93,11 @@ func (cy *cycle) observe(ctx context.Context) error {
 		agentList:   agents,
 		agents:      make(map[string]ado.Agent, len(agents)),
 		recByName:   make(map[string]*store.AgentRecord, len(recs)),
-		instByID:    make(map[string][]int, len(insts)),
-		instByAgent: make(map[string][]int, len(insts)),
+		instByID:    make(map[string]int, len(insts)),
+		instByAgent: make(map[string]int, len(insts)),
+		insts:       make([]provider.Instance, 0, len(insts)),
+		nextByID:    make([]int, 0, len(insts)),
+		nextByAgent: make([]int, 0, len(insts)),
 		demands:     demands,
 		reserved:    reserved,
 	}
@@ -138,8 +155,36 @@ func agentNameOf(in provider.Instance) string {
 func (o *observation) addInstance(in provider.Instance) {
 	i := len(o.insts)
 	o.insts = append(o.insts, in)
-	o.instByID[in.ID] = append(o.instByID[in.ID], i)
-	o.instByAgent[agentNameOf(in)] = append(o.instByAgent[agentNameOf(in)], i)
+	o.nextByID = append(o.nextByID, -1)
+	o.nextByAgent = append(o.nextByAgent, -1)
+	chain(o.instByID, o.nextByID, in.ID, i)
+	chain(o.instByAgent, o.nextByAgent, agentNameOf(in), i)
+}
+
+// chain files position i under key: first[key] if it is the first, else at the end of the chain.
+// An empty key is not filed: no record has an empty name or looks one up, and a provider listing
+// many instances without an agent tag would make the walk quadratic.
+func chain(first map[string]int, next []int, key string, i int) {
+	if key == "" {
+		return
+	}
+	j, ok := first[key]
+	if !ok {
+		first[key] = i
+		return
+	}
+	for next[j] >= 0 {
+		j = next[j]
+	}
+	next[j] = i
+}
+
+// firstInstance returns the first instance listed with id, or nil.
+func (o *observation) firstInstance(id string) *provider.Instance {
+	if i, ok := o.instByID[id]; ok {
+		return &o.insts[i]
+	}
+	return nil
 }
 
 // instanceFor returns rec's instance, among those listed with its recorded id or its agent name:
@@ -147,8 +192,9 @@ func (o *observation) addInstance(in provider.Instance) {
 // when the provider lists none.
 func (o *observation) instanceFor(rec *store.AgentRecord) *provider.Instance {
 	live, ended := -1, -1
-	consider := func(idx []int) {
-		for _, i := range idx {
+	consider := func(first map[string]int, next []int, key string) {
+		i, ok := first[key]
+		for ; ok && i >= 0; i = next[i] {
 			switch {
 			case o.insts[i].State.Alive():
 				if live < 0 || i < live {
@@ -160,9 +206,9 @@ func (o *observation) instanceFor(rec *store.AgentRecord) *provider.Instance {
 		}
 	}
 	if rec.InstanceID != "" {
-		consider(o.instByID[rec.InstanceID])
+		consider(o.instByID, o.nextByID, rec.InstanceID)
 	}
-	consider(o.instByAgent[rec.Name])
+	consider(o.instByAgent, o.nextByAgent, rec.Name)
 	switch {
 	case live >= 0:
 		return &o.insts[live]

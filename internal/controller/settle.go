@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/store"
 )
 
 // settle brings the store's records in line with what was observed, before the plan: launches
 // whose instance or agent appeared advance, launches a crash left in StateLaunching are re-issued
 // with their original token, records whose agent and instance are both gone are closed, and old
-// gone records are pruned.
+// gone records are pruned. A registered record also takes the id of the job its agent runs.
 func (cy *cycle) settle(ctx context.Context) {
 	resume := map[string][]*store.AgentRecord{} // launch token -> records to re-issue
 	var tokens []string
@@ -43,9 +44,12 @@ func (cy *cycle) settle(ctx context.Context) {
 		switch rec.State {
 		case store.StateLaunched, store.StateLaunching:
 			if registered {
-				id := agent.ID
+				id, job := agent.ID, runningJob(agent, rec)
 				if err := cy.update(ctx, rec, func(r *store.AgentRecord) {
 					r.State, r.AgentID, r.RegisteredAt, r.Reason = store.StateRegistered, id, cy.now, "agent registered"
+					if job != 0 {
+						r.JobRequestID = job
+					}
 				}); err != nil {
 					cy.fail(err)
 				}
@@ -65,12 +69,28 @@ func (cy *cycle) settle(ctx context.Context) {
 				if err := cy.update(ctx, rec, toState(store.StateDraining, "found disabled: resuming an interrupted drain")); err != nil {
 					cy.fail(err)
 				}
+			case registered:
+				if job := runningJob(agent, rec); job != 0 {
+					if err := cy.update(ctx, rec, func(r *store.AgentRecord) { r.JobRequestID = job }); err != nil {
+						cy.fail(err)
+					}
+				}
 			}
 		}
 	}
 	for _, tok := range tokens {
 		cy.resumeLaunch(ctx, tok, resume[tok])
 	}
+}
+
+// runningJob is the job request agent runs when rec does not name it yet, else 0: a record is
+// written once per job it is seen running, for the agent's history (the dashboard's job column).
+// A job that starts and ends between two cycles is never seen.
+func runningJob(agent ado.Agent, rec *store.AgentRecord) int64 {
+	if a := agent.AssignedRequest; a != nil && a.RequestID != rec.JobRequestID {
+		return a.RequestID
+	}
+	return 0
 }
 
 // closeVanished marks rec gone because its agent and instance have both disappeared, recording the

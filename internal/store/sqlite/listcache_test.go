@@ -25,8 +25,9 @@ func names(t *testing.T, s *sqlite.Store, pool string, states ...store.AgentStat
 	return out
 }
 
-// TestListCache: ListAgents answers from its cache only while nothing was committed, by this
-// store or by another one on the same file (another process, a controller after a takeover).
+// TestListCache: ListAgents answers from its cache only while the pool's records are unchanged,
+// by this store or by another one on the same file (another process, a controller after a
+// takeover); a write to another pool or another table leaves the entry in use.
 func TestListCache(t *testing.T) {
 	t.Parallel()
 	s, path := openTemp(t, sqlite.Options{})
@@ -84,8 +85,27 @@ func TestListCache(t *testing.T) {
 				t.Fatalf("DeleteAgent: %v", err)
 			}
 		}, "linux", nil, []string{"b:registered", "c:launching"}, 3},
-		{"other pools reread too", nil, "windows", nil, []string{"w:launching"}, 3},
-		{"and are cached again", nil, "windows", nil, []string{"w:launching"}, 4},
+		{"other pools stay cached", nil, "windows", nil, []string{"w:launching"}, 4},
+		{"so does every pool's list", nil, "", nil, []string{"b:registered", "c:launching", "w:launching"}, 4},
+		{"a write to another table keeps the pool cached", func() {
+			if err := other.AppendDecision(ctx, store.Decision{Time: base, Pool: "linux", Action: "bench"}); err != nil {
+				t.Fatalf("AppendDecision: %v", err)
+			}
+		}, "linux", nil, []string{"b:registered", "c:launching"}, 5},
+		{"every pool's list too", nil, "", nil, []string{"b:registered", "c:launching", "w:launching"}, 6},
+		{"a record moved to another pool", func() {
+			r, err := s.GetAgent(ctx, "c")
+			if err != nil {
+				t.Fatalf("GetAgent: %v", err)
+			}
+			r.Pool = "windows"
+			if _, err := s.UpdateAgent(ctx, r); err != nil {
+				t.Fatalf("UpdateAgent: %v", err)
+			}
+		}, "windows", nil, []string{"c:launching", "w:launching"}, 6},
+		{"leaves the pool it left", nil, "linux", nil, []string{"b:registered"}, 6},
+		{"and every pool's list is read again", nil, "", nil, []string{"b:registered", "c:launching", "w:launching"}, 6},
+		{"then all are cached", nil, "windows", nil, []string{"c:launching", "w:launching"}, 7},
 	}
 	for _, st := range steps {
 		if st.change != nil {

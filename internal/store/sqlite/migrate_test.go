@@ -129,7 +129,7 @@ func checkMigrationsTable(t *testing.T, path string) {
 		}
 		got = append(got, name)
 	}
-	if diff := cmp.Diff([]string{"initial", "list_indexes", "vm_resources", "outbox", "check_requests", "leases"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"initial", "list_indexes", "vm_resources", "outbox", "check_requests", "leases", "agent_pool_changes"}, got); diff != "" {
 		t.Errorf("schema_migrations names by version (-want +got):\n%s", diff)
 	}
 }
