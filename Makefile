@@ -64,6 +64,16 @@ bench-scale:
 demo:
 	$(GO) run ./cmd/adofleet demo
 
+# soak runs the demo with faults for SOAK_DURATION (default 30m), samples /metrics every 30 s and
+# fails if goroutines, heap, RSS or open fds grow or jobs stop finishing (issue 8; docs/BENCHMARKS.md).
+# Samples and summaries go to SOAK_OUT; SOAK_ARGS (after --) replace the demo's default workload.
+SOAK_DURATION ?= 30m
+SOAK_OUT ?= /tmp/adofleet-soak
+SOAK_ARGS ?=
+soak:
+	$(GO) build -o $(SOAK_OUT)/adofleet ./cmd/adofleet
+	$(GO) run ./tools/soak -bin $(SOAK_OUT)/adofleet -duration $(SOAK_DURATION) -out $(SOAK_OUT) $(if $(SOAK_ARGS),-- $(SOAK_ARGS))
+
 # fuzz runs every fuzz target for FUZZTIME each (default 30s), one after another, and stops at
 # the first failure. A failing input is saved under the package's testdata/fuzz/<target>/:
 # commit it with the fix, as a regression seed that plain `go test` then runs every time.

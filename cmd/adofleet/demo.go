@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -52,6 +53,12 @@ type demoOptions struct {
 	timeout     time.Duration
 	stateDir    string
 	logLevel    string
+	// For soak runs (demo_faults.go).
+	faults        string
+	duration      time.Duration
+	pprof         bool
+	goneRetention time.Duration
+	capBackoff    time.Duration
 }
 
 func newDemoCmd() *cobra.Command {
@@ -87,6 +94,11 @@ summary and exits 0, or 1 if any job was lost, ran twice, or an agent was left b
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "with --jobs, give up after this long")
 	f.StringVar(&o.stateDir, "state-dir", "", "where the SQLite file and agent work dirs go (default: a temporary directory, removed on exit)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.faults, "faults", "none", `inject faults, e.g. "moderate" or "moderate,storefail=0,late=5s" (keys: see docs/BENCHMARKS.md); seeded by --seed`)
+	f.DurationVar(&o.duration, "duration", 0, "without --jobs, stop after this long and print a summary (0 = run until interrupted)")
+	f.BoolVar(&o.pprof, "pprof", false, "serve /debug/pprof on the --listen address")
+	f.DurationVar(&o.capBackoff, "capacity-backoff", 0, "how long the pool stops launching after \"insufficient capacity\" (0 = the controller's default, 2m)")
+	f.DurationVar(&o.goneRetention, "gone-retention", 0, "how long ended agents' records and working dirs are kept (0 = the defaults: 1h for records, 10m for dirs); a soak shortens it to reach its steady state sooner")
 	return cmd
 }
 
@@ -113,6 +125,15 @@ func (o demoOptions) validate() error {
 	if o.idleTimeout <= 0 || o.resync <= 0 || o.timeout <= 0 {
 		errs = append(errs, errors.New("--idle-timeout, --resync and --timeout must be positive"))
 	}
+	if o.goneRetention < 0 || o.capBackoff < 0 {
+		errs = append(errs, fmt.Errorf("--gone-retention, --capacity-backoff: want 0 or more, got %s and %s", o.goneRetention, o.capBackoff))
+	}
+	if o.duration < 0 || (o.duration > 0 && o.jobs > 0) {
+		errs = append(errs, fmt.Errorf("--duration: want 0 or more, and not with --jobs, got %s", o.duration))
+	}
+	if _, err := newDemoFaults(o.faults, o.seed); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -125,6 +146,8 @@ type demo struct {
 	local  *local.Provider
 	prov   provider.Provider
 	store  store.Store
+	faults *demoFaults // nil without --faults
+	tally  jobTally
 	closer []func()
 }
 
@@ -179,8 +202,17 @@ func startDemo(ctx context.Context, o demoOptions, log *slog.Logger) (*demo, err
 		return d, fmt.Errorf("simulator: %w", err)
 	}
 	d.closer = append(d.closer, func() { _ = sim.Close() })
+	ctrlURL, httpClient := sim.URL, (*http.Client)(nil)
+	if d.faults, err = newDemoFaults(o.faults, o.seed); err != nil {
+		return d, err
+	}
+	if d.faults != nil {
+		if ctrlURL, httpClient, err = d.faults.startControllerSim(d.org, pat, d); err != nil {
+			return d, err
+		}
+	}
 
-	client, err := ado.New(ado.Options{OrgURL: sim.URL, PAT: pat, Timeout: 10 * time.Second, Logger: log.With("component", "ado"), Registerer: reg})
+	client, err := ado.New(ado.Options{OrgURL: ctrlURL, PAT: pat, HTTPClient: httpClient, Timeout: 10 * time.Second, Logger: log.With("component", "ado"), Registerer: reg})
 	if err != nil {
 		return d, fmt.Errorf("ado client: %w", err)
 	}
@@ -198,7 +230,8 @@ func startDemo(ctx context.Context, o demoOptions, log *slog.Logger) (*demo, err
 	lp, err := local.New(local.Options{
 		Command: []string{exe, "agent-sim"}, WorkDir: filepath.Join(dir, "agents"),
 		Controller: demoController, Logger: log.With("component", "provider", "provider", "local"),
-		Env: map[string]string{"ADOFLEET_LOG_LEVEL": "warn", "ADOFLEET_SIM_BOOT_DELAY": o.bootTime.String()},
+		Env:       map[string]string{"ADOFLEET_LOG_LEVEL": "warn", "ADOFLEET_SIM_BOOT_DELAY": o.bootTime.String()},
+		Retention: o.goneRetention,
 	})
 	if err != nil {
 		return d, fmt.Errorf("local provider: %w", err)
@@ -209,18 +242,19 @@ func startDemo(ctx context.Context, o demoOptions, log *slog.Logger) (*demo, err
 		defer cancel()
 		_ = lp.Close(closeCtx)
 	})
-	d.prov = provider.Instrument("local", lp, reg)
+	d.prov = provider.Instrument("local", d.faults.provider(lp), reg)
 
 	d.ctrl, err = controller.New(controller.Options{
 		ControllerID: demoController, OrgURL: sim.URL, ADO: client,
-		Providers: controller.ProviderMap{"local": d.prov}, Store: st,
+		Providers: controller.ProviderMap{"local": d.prov}, Store: d.faults.store(st),
 		Pools: []controller.PoolConfig{{Name: demoPool, Provider: "local", Policy: scaler.Policy{
 			Min: 0, Max: o.max, Standby: o.standby, IdleTimeout: o.idleTimeout,
 			RegistrationTimeout: time.Minute, OneJobPerAgent: true,
 			Capabilities: map[string]string{"Agent.OS": "Linux"},
 		}}},
 		AgentToken: func() string { return pat },
-		Resync:     o.resync, Logger: log, Registerer: reg,
+		Resync:     o.resync, Logger: log, Registerer: reg, GoneRetention: o.goneRetention,
+		CapacityBackoff: o.capBackoff,
 	})
 	if err != nil {
 		return d, fmt.Errorf("controller: %w", err)
@@ -228,15 +262,18 @@ func startDemo(ctx context.Context, o demoOptions, log *slog.Logger) (*demo, err
 	if err := d.ctrl.EnsurePlaceholders(ctx); err != nil {
 		return d, fmt.Errorf("register placeholder agents: %w", err)
 	}
+	if err := registerDemoMetrics(reg, d); err != nil {
+		return d, fmt.Errorf("demo metrics: %w", err)
+	}
 	if o.listen != "off" {
 		dash := dashboard{ctrl: d.ctrl, store: st, prices: map[string]float64{demoPool: demoCostPerHour}}
-		addr, err := startWeb(ctx, o.listen, "adofleet demo", dash, reg, nil, log)
+		addr, err := startWeb(ctx, o.listen, "adofleet demo", dash, reg, nil, log, pprofMounts(o.pprof)...)
 		if err != nil {
 			return d, err
 		}
 		log.Info("dashboard ready", "url", "http://"+addr+"/", "metrics", "http://"+addr+"/metrics")
 	}
-	log.Info("demo started", "simulator", sim.URL, "pool", demoPool, "max", o.max, "rate_per_s", o.rate, "state_dir", dir)
+	log.Info("demo started", "simulator", sim.URL, "pool", demoPool, "max", o.max, "rate_per_s", o.rate, "state_dir", dir, "faults", d.faults != nil)
 	return d, nil
 }
 

@@ -37,9 +37,29 @@ func (d *demo) run(ctx context.Context, out io.Writer) error {
 	defer deadline.Stop()
 	tick := time.NewTicker(sampleEvery)
 	defer tick.Stop()
+	// Without --jobs the run is open-ended: the simulator forgets finished jobs as it goes, and
+	// --duration ends it (a nil channel when unset never fires).
+	var forget, stop <-chan time.Time
+	if d.opts.jobs == 0 {
+		ft := time.NewTicker(forgetEvery)
+		defer ft.Stop()
+		forget = ft.C
+		if d.opts.duration > 0 {
+			st := time.NewTimer(d.opts.duration)
+			defer st.Stop()
+			stop = st.C
+		}
+	}
 	generated := false
 	for {
 		select {
+		case <-forget:
+			d.forget()
+		case <-stop:
+			cancelRun()
+			<-ctrlDone
+			d.printRunSummary(ctx, out, time.Since(started))
+			return nil
 		case <-ctx.Done():
 			cancelRun()
 			<-ctrlDone
@@ -83,6 +103,7 @@ func (d *demo) generate(ctx context.Context, gen *adosim.Generator) error {
 		if _, err := d.org.QueueJob(demoPool, spec); err != nil {
 			return fmt.Errorf("queue job: %w", err)
 		}
+		d.countQueued()
 		d.ctrl.Wake(demoPool)
 	}
 	return nil

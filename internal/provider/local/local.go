@@ -224,13 +224,17 @@ func (p *Provider) List(ctx context.Context, pool string) ([]provider.Instance, 
 	return out, nil
 }
 
-// pruneLocked drops instances that ended more than Retention ago, and the launch records whose
-// instances are all gone.
+// pruneLocked drops instances that ended more than Retention ago, with their working
+// directories (kept until then for the agent's log; a long run would otherwise keep one per agent
+// it ever started), and the launch records whose instances are all gone.
 func (p *Provider) pruneLocked() {
 	now := p.now()
 	for id, in := range p.instances {
 		if in.State == provider.StateTerminated && now.Sub(in.endedAt) >= p.retention {
 			delete(p.instances, id)
+			if err := os.RemoveAll(filepath.Join(p.workDir, id)); err != nil {
+				p.log.Warn("remove working dir of ended agent", "instance", id, "err", err)
+			}
 		}
 	}
 	for token, res := range p.launches {

@@ -3,6 +3,7 @@ package local_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,9 +98,16 @@ func TestExitedAgentIsReapedAndRetained(t *testing.T) {
 			if got := len(h.list(t, "pool")); got != 1 {
 				t.Errorf("len(List) within retention = %d, want 1", got)
 			}
+			dir := filepath.Join(h.p.WorkDir(), "local-"+tt.agent)
+			if _, err := os.Stat(dir); err != nil {
+				t.Errorf("working dir within retention: %v, want it kept", err)
+			}
 			h.clock.Advance(time.Second)
 			if got := h.list(t, "pool"); len(got) != 0 {
 				t.Errorf("List after retention = %v, want none", got)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("working dir after retention: stat error %v, want it removed", err)
 			}
 		})
 	}
