@@ -317,8 +317,8 @@ func TestJobRequestShapes(t *testing.T) {
 	if diff := cmp.Diff(want, summarise(open)); diff != "" {
 		t.Errorf("unfinished (-want +got):\n%s", diff)
 	}
-	if got, want := open[0].PlanID, "11111111-2222-3333-4444-555555555555"; got != want {
-		t.Errorf("got PlanID %q, want %q", got, want)
+	if got := open[0].PlanID + open[0].JobID + open[0].PlanType; got != "" {
+		t.Errorf("got plan and job ids %q, want none: the list does not decode them", got)
 	}
 	if got := open[0].Data; got != nil {
 		t.Errorf("got data %v, want none: the list does not decode it", got)

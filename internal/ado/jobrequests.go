@@ -46,8 +46,9 @@ func (c *Client) jobRequests(ctx context.Context, op, call string, poolID int, q
 }
 
 // ListJobRequests returns the pool's unfinished job requests (queued, assigned and running), each
-// with requestId, queueTime, assignTime, receiveTime, result, planType, planId, jobId, jobName,
-// poolId, demands and reservedAgent (the rest of a row is not decoded, see leanJobRequest). It asks
+// with requestId, queueTime, assignTime, receiveTime, jobName, poolId, demands and reservedAgent
+// (the rest of a row, planType, planId and jobId included, is not decoded, see leanJobRequest;
+// ListFinishedJobRequests decodes whole rows). It asks
 // with completedRequestCount=0 and $top=MaxJobRequestRows: $top drops matchedAgents from the rows,
 // and the controller never reads them (it matches demands against the pool's own capabilities).
 // Without $top every row lists every agent of the pool that satisfies its demands, which makes
@@ -70,13 +71,7 @@ func (c *Client) ListJobRequests(ctx context.Context, poolID int) ([]JobRequest,
 	if err != nil {
 		return nil, err // never a half-decoded list
 	}
-	rows := make([]JobRequest, 0, len(out.Value))
-	for i := range out.Value {
-		if r := &out.Value[i]; !r.finished() {
-			rows = append(rows, r.jobRequest())
-		}
-	}
-	return rows, nil
+	return jobRequests(out.Value), nil
 }
 
 // ListFinishedJobRequests returns up to top finished job requests, newest first (for trace

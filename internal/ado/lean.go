@@ -39,33 +39,80 @@ type leanRequest struct {
 }
 
 // leanJobRequest is a row of the pool job-requests list: what the controller decides on (queue,
-// assign and receive times, result, demands, the reserved agent) and what names the job in events
-// (plan, job, job name). matchedAgents, which can list every agent of the pool in every row, is not
-// declared; nor are finishTime (a finished row is dropped) and lockedUntil.
+// assign and receive times, result, demands, the reserved agent) and the job's name for events.
+// matchedAgents, which can list every agent of the pool in every row, is not declared; nor are
+// finishTime (a finished row is dropped), lockedUntil, and planType, planId and jobId, which
+// nothing that reads this list uses (three strings a row, a third of a cycle's row allocations).
+// The two optional times decode into values, not pointers: jobRequests points them into one
+// array per list instead of allocating two per running row.
 type leanJobRequest struct {
-	RequestID     int64      `json:"requestId"`
-	QueueTime     time.Time  `json:"queueTime"`
-	AssignTime    *time.Time `json:"assignTime"`
-	ReceiveTime   *time.Time `json:"receiveTime"`
-	Result        *string    `json:"result"`
-	PlanType      string     `json:"planType"`
-	PlanID        string     `json:"planId"`
-	JobID         string     `json:"jobId"`
-	JobName       string     `json:"jobName"`
-	PoolID        int        `json:"poolId"`
-	Demands       []string   `json:"demands"`
-	ReservedAgent *AgentRef  `json:"reservedAgent"`
+	RequestID     int64     `json:"requestId"`
+	QueueTime     time.Time `json:"queueTime"`
+	AssignTime    optTime   `json:"assignTime"`
+	ReceiveTime   optTime   `json:"receiveTime"`
+	Result        *string   `json:"result"`
+	JobName       string    `json:"jobName"`
+	PoolID        int       `json:"poolId"`
+	Demands       []string  `json:"demands"`
+	ReservedAgent *AgentRef `json:"reservedAgent"`
+}
+
+// optTime is a time that may be null or absent (Set false), decoded as *time.Time would be.
+type optTime struct {
+	T   time.Time
+	Set bool
+}
+
+// UnmarshalJSON decodes a time or null (no time; encoding/json's convention for null).
+func (o *optTime) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	if err := o.T.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	o.Set = true
+	return nil
 }
 
 func (r *leanJobRequest) finished() bool { return r.Result != nil }
 
-func (r *leanJobRequest) jobRequest() JobRequest {
-	return JobRequest{
-		RequestID: r.RequestID, QueueTime: r.QueueTime, AssignTime: r.AssignTime,
-		ReceiveTime: r.ReceiveTime, Result: r.Result,
-		PlanType: r.PlanType, PlanID: r.PlanID, JobID: r.JobID, JobName: r.JobName,
-		PoolID: r.PoolID, Demands: r.Demands, ReservedAgent: r.ReservedAgent,
+// jobRequests converts the unfinished rows; their times share one backing array.
+func jobRequests(in []leanJobRequest) []JobRequest {
+	n := 0
+	for i := range in {
+		if r := &in[i]; !r.finished() {
+			n += b2i(r.AssignTime.Set) + b2i(r.ReceiveTime.Set)
+		}
 	}
+	times := make([]time.Time, 0, n)
+	at := func(o optTime) *time.Time {
+		if !o.Set {
+			return nil
+		}
+		times = append(times, o.T)
+		return &times[len(times)-1] // never reallocated: cap is exactly n
+	}
+	rows := make([]JobRequest, 0, len(in))
+	for i := range in {
+		r := &in[i]
+		if r.finished() {
+			continue
+		}
+		rows = append(rows, JobRequest{
+			RequestID: r.RequestID, QueueTime: r.QueueTime, AssignTime: at(r.AssignTime),
+			ReceiveTime: at(r.ReceiveTime), JobName: r.JobName,
+			PoolID: r.PoolID, Demands: r.Demands, ReservedAgent: r.ReservedAgent,
+		})
+	}
+	return rows
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // leanAgents converts a decoded list. The agents' requests share one backing array: one allocation

@@ -173,6 +173,9 @@ func (cy *cycle) instanceIDOf(rec *store.AgentRecord) string {
 
 // agentByName returns the observed ADO agent called name.
 func (cy *cycle) agentByName(name string) (ado.Agent, bool) {
-	a, ok := cy.obs.agents[name]
-	return a, ok
+	i, ok := cy.obs.agents[name]
+	if !ok {
+		return ado.Agent{}, false
+	}
+	return cy.obs.agentList[i], true
 }

@@ -40,19 +40,28 @@ func (f fleetShape) agents() int { return f.pools * (f.busy + f.idle) }
 // again: the cost of a cycle in a fleet where something is written between any two cycles.
 func BenchmarkReconcileFleet(b *testing.B) {
 	sh := fleetShape{pools: 100, benchShape: benchShape{busy: 100, queued: 10}}
-	for _, mode := range []string{"sim", "replay", "replay,store=written"} {
+	for _, mode := range []string{"sim", "replay", "replay,server=process", "replay,store=written"} {
 		name := fmt.Sprintf("pools=%d/agents=%d/ado=%s", sh.pools, sh.agents(), mode)
 		b.Run(name, func(b *testing.B) {
-			benchFleet(b, sh, strings.HasPrefix(mode, "replay"), strings.HasSuffix(mode, "store=written"))
+			benchFleet(b, sh, strings.HasPrefix(mode, "replay"), strings.HasSuffix(mode, "server=process"),
+				strings.HasSuffix(mode, "store=written"))
 		})
 	}
 }
 
-func benchFleet(b *testing.B, sh fleetShape, replay, write bool) {
+// benchFleet measures one cycle of the fleet. With process set, the recorded answers are served
+// from a process of their own (see startReplayProcess): cpu-ns/op is then the controller's CPU,
+// its GC and the fake providers, without the simulator's heap or the server's work, which
+// server-cpu-ns/op reports apart.
+func benchFleet(b *testing.B, sh fleetShape, replay, process, write bool) {
 	s := newFleetStack(b, sh)
 	s.replay.Store(replay)
 	ctx := b.Context()
 	s.cycle(b) // records the answers for replay
+	if process {
+		s.startReplayProcess(b)
+		runtime.GC()
+	}
 	s.measure(b, func() int {
 		if write {
 			d := store.Decision{Time: time.Now(), Pool: s.pools[0], Action: "bench", Reason: "change the database"}

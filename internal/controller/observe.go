@@ -21,8 +21,8 @@ type observation struct {
 	placeholder string
 	jobs        []ado.JobRequest
 	agentList   []ado.Agent
-	agents      map[string]ado.Agent // by name
-	insts       []provider.Instance  // ours by tag, live and recently ended
+	agents      map[string]int      // by name: the agent's index in agentList (not a copy: ~250 B each)
+	insts       []provider.Instance // ours by tag, live and recently ended
 	// instByID and instByAgent index insts for instanceFor, which runs for every record: a scan
 	// per record made the cycle grow as records x instances. Each maps to the first position
 	// with that key; nextByID and nextByAgent chain the later ones in list order (-1 ends a
@@ -91,7 +91,7 @@ func (cy *cycle) observe(ctx context.Context) error {
 		placeholder: PlaceholderName(name),
 		jobs:        jobs,
 		agentList:   agents,
-		agents:      make(map[string]ado.Agent, len(agents)),
+		agents:      make(map[string]int, len(agents)),
 		recByName:   make(map[string]*store.AgentRecord, len(recs)),
 		instByID:    make(map[string]int, len(insts)),
 		instByAgent: make(map[string]int, len(insts)),
@@ -102,7 +102,7 @@ func (cy *cycle) observe(ctx context.Context) error {
 		reserved:    reserved,
 	}
 	for i := range agents {
-		o.agents[agents[i].Name] = agents[i]
+		o.agents[agents[i].Name] = i
 	}
 	for _, in := range insts {
 		// Found by tag, never by name: instances of another controller sharing the account are

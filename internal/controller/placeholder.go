@@ -53,9 +53,9 @@ func (c *Controller) ensurePlaceholder(ctx context.Context, p *pool) error {
 	}
 	cy.obs.placeholder = PlaceholderName(p.cfg.Name)
 	cy.obs.agentList = agents
-	cy.obs.agents = make(map[string]ado.Agent, len(agents))
-	for _, a := range agents {
-		cy.obs.agents[a.Name] = a
+	cy.obs.agents = make(map[string]int, len(agents))
+	for i := range agents {
+		cy.obs.agents[agents[i].Name] = i
 	}
 	cy.ensurePlaceholder(ctx)
 	return errors.Join(cy.errs...)
@@ -73,8 +73,8 @@ func (cy *cycle) ensurePlaceholder(ctx context.Context) {
 		cy.fail(fmt.Errorf("placeholder: register %q: %w", name, err))
 		return
 	}
-	cy.obs.agents[a.Name] = a
 	cy.obs.agentList = append(cy.obs.agentList, a)
+	cy.obs.agents[a.Name] = len(cy.obs.agentList) - 1
 	cy.decide(ctx, ActionRegisterPlaceholder, name,
 		"keeps ADO from failing jobs while the pool has no agents (offline, never removed)")
 }

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,6 +90,10 @@ type benchADO struct {
 	replay   atomic.Bool
 	recorded sync.Map      // URL -> []byte
 	st       *sqlite.Store // the controller's store, set by newController
+	// host, once set, is where the client's requests go instead: the replay server process
+	// (proc) that startReplayProcess started.
+	host atomic.Pointer[string]
+	proc *replayProc
 }
 
 // start serves a new simulated organization over loopback HTTP.
@@ -127,7 +133,7 @@ func (s *benchADO) newController(b *testing.B, provs controller.ProviderMap, poo
 	b.Helper()
 	ctx := b.Context()
 	client, err := ado.New(ado.Options{OrgURL: s.url, PAT: benchPAT, Timeout: time.Minute,
-		HTTPClient: &http.Client{Transport: countingTransport{next: http.DefaultTransport, n: &s.bytes}}})
+		HTTPClient: &http.Client{Transport: countingTransport{next: http.DefaultTransport, n: &s.bytes, host: &s.host}}})
 	if err != nil {
 		b.Fatalf("ado.New: %v", err)
 	}
@@ -162,10 +168,16 @@ func (s *benchADO) newController(b *testing.B, provs controller.ProviderMap, poo
 func (s *benchADO) measure(b *testing.B, op func() (adoCalls int)) {
 	s.bytes.Store(0)
 	calls := 0
+	stopProfile := loopProfile(b)
+	srv0, srvOK := s.proc.cpu()
 	cpu0, cpuOK := processCPU()
 	b.ReportAllocs()
 	for b.Loop() {
 		calls += op()
+	}
+	stopProfile()
+	if srv1, ok := s.proc.cpu(); ok && srvOK {
+		b.ReportMetric(float64(srv1-srv0)/float64(b.N), "server-cpu-ns/op")
 	}
 	// CPU of the whole process (GC and, with ado=sim, the simulator included): what issue 7's
 	// target is stated in, and less disturbed than wall time by other work on a shared machine.
@@ -295,14 +307,40 @@ func (s *benchStack) checkSteady(b *testing.B) {
 	}
 }
 
+// loopProfileEnv names a file for a CPU profile of the benchmark loop alone (setup, which
+// dominates -test.cpuprofile, left out). Use it instead of -test.cpuprofile, with one benchmark.
+const loopProfileEnv = "ADOFLEET_BENCH_LOOP_CPUPROFILE"
+
+// loopProfile starts the loop's CPU profile, if asked for, and returns what stops it.
+func loopProfile(b *testing.B) (stop func()) {
+	file := os.Getenv(loopProfileEnv)
+	if file == "" {
+		return func() {}
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		b.Fatalf("%s: %v", loopProfileEnv, err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatalf("start loop CPU profile: %v", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Errorf("write loop CPU profile: %v", err)
+		}
+	}
+}
+
 // countingTransport counts the response bytes the client reads.
 type countingTransport struct {
 	next http.RoundTripper
 	n    *atomic.Int64
+	host *atomic.Pointer[string] // see redirect
 }
 
 func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := t.next.RoundTrip(r)
+	resp, err := t.next.RoundTrip(redirect(t.host, r))
 	if err != nil {
 		return nil, err
 	}

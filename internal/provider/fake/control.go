@@ -143,10 +143,12 @@ func (p *Provider) MarkTerminated(id, reason string) error {
 func (p *Provider) MarkLost(id string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.instances[id]; !ok {
+	in, ok := p.instances[id]
+	if !ok {
 		return fmt.Errorf("fake mark lost %s: %w", id, provider.ErrNotFound)
 	}
 	delete(p.instances, id)
+	p.byPool[in.Pool] = slices.DeleteFunc(p.byPool[in.Pool], func(x *provider.Instance) bool { return x == in })
 	p.order = slices.DeleteFunc(p.order, func(x string) bool { return x == id })
 	return nil
 }

@@ -42,8 +42,11 @@ type Provider struct {
 	seq       int
 	order     []string // instance IDs in launch order
 	instances map[string]*provider.Instance
-	launches  map[string]launchResult // by token
-	calls     []Call
+	// byPool indexes instances by their pool tag, in launch order, so that List and the
+	// launch-time duplicate check cost the pool's instances rather than every pool's.
+	byPool   map[string][]*provider.Instance
+	launches map[string]launchResult // by token
+	calls    []Call
 
 	launchErrs    []error // returned by the next Launch calls, in order
 	terminateErrs []error
@@ -62,6 +65,7 @@ type launchResult struct {
 func New() *Provider {
 	return &Provider{
 		instances: map[string]*provider.Instance{},
+		byPool:    map[string][]*provider.Instance{},
 		launches:  map[string]launchResult{},
 		agentErrs: map[string]error{},
 		startAt:   map[string]time.Time{},
@@ -104,6 +108,7 @@ func (p *Provider) Launch(ctx context.Context, req provider.LaunchRequest) ([]pr
 		}
 		p.instances[inst.ID] = inst
 		p.order = append(p.order, inst.ID)
+		p.byPool[inst.Pool] = append(p.byPool[inst.Pool], inst)
 		res.ids = append(res.ids, inst.ID)
 		out = append(out, clone(*inst))
 	}
@@ -152,8 +157,8 @@ func (p *Provider) newInstanceLocked(req provider.LaunchRequest, spec provider.A
 }
 
 func (p *Provider) runningLocked(pool, agent string) bool {
-	for _, in := range p.instances {
-		if in.Pool == pool && in.AgentName == agent && in.State.Alive() {
+	for _, in := range p.byPool[pool] {
+		if in.AgentName == agent && in.State.Alive() {
 			return true
 		}
 	}
@@ -205,11 +210,14 @@ func (p *Provider) List(ctx context.Context, pool string) ([]provider.Instance, 
 	}
 	p.calls = append(p.calls, call)
 	p.startLateLocked()
-	var out []provider.Instance
-	for _, id := range p.order {
-		if in := p.instances[id]; in.Tags[provider.TagPool] == pool {
-			out = append(out, clone(*in))
-		}
+	// Each instance is still a copy with its own tags, as a real provider's decoded answer is.
+	in := p.byPool[pool]
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make([]provider.Instance, len(in))
+	for i, inst := range in {
+		out[i] = clone(*inst)
 	}
 	return out, nil
 }
