@@ -101,6 +101,9 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 		return ctrl.Run(ctx)
 	})
+	if err := startHousekeeping(led, cfg, st, reg, log); err != nil { // store.go
+		return err
+	}
 	if err := startCloudWatch(led, cfg, ac, ctrl, reg, log); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/adofleet/adofleet/internal/config"
+	"github.com/adofleet/adofleet/internal/housekeep"
 	"github.com/adofleet/adofleet/internal/secret"
 	"github.com/adofleet/adofleet/internal/store"
 	"github.com/adofleet/adofleet/internal/store/dynamodb"
@@ -100,4 +101,21 @@ func openPostgres(ctx context.Context, p *config.PostgresStore, secrets *secret.
 // postgres URL kept in SSM or Secrets Manager.
 func storeUsesAWS(s config.Store) bool {
 	return s.DynamoDB != nil || (s.Postgres != nil && awsSecretRef(s.Postgres.URL))
+}
+
+// startHousekeeping adds the store's periodic clean-up (store.housekeeping) to the leader's
+// loops. A store with TTL (DynamoDB) has no Prune methods and gets none.
+func startHousekeeping(led *leaderOnly, cfg *config.Config, st store.Store, reg prometheus.Registerer, log *slog.Logger) error {
+	h := cfg.Store.Housekeeping
+	hk, err := housekeep.New(st, housekeep.Options{
+		Interval: h.Interval.D(), FirstDelay: min(housekeep.DefaultFirstDelay, h.Interval.D()),
+		DecisionsPerPool: h.DecisionsPerPool, CheckRetention: h.CheckRetention.D(), Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return fmt.Errorf("store.housekeeping: %w", err)
+	}
+	if hk != nil {
+		led.Go(hk.Run)
+	}
+	return nil
 }

@@ -43,9 +43,10 @@ func TestParseAppliesDefaults(t *testing.T) {
 			SecretTTL: config.Duration(5 * time.Minute),
 		},
 		Controller: config.Controller{ID: "adofleet", Resync: config.Duration(30 * time.Second), LogLevel: "info"},
-		Store:      config.Store{SQLite: &config.SQLiteStore{Path: "./adofleet.db"}},
-		Web:        config.Web{Listen: "127.0.0.1:8080"},
-		Providers:  config.Providers{Local: &config.LocalProvider{Command: []string{"./agent.sh", "--flag"}}},
+		Store: config.Store{SQLite: &config.SQLiteStore{Path: "./adofleet.db"}, Housekeeping: config.Housekeeping{
+			Interval: config.Duration(time.Hour), DecisionsPerPool: 10_000, CheckRetention: config.Duration(840 * time.Hour)}},
+		Web:       config.Web{Listen: "127.0.0.1:8080"},
+		Providers: config.Providers{Local: &config.LocalProvider{Command: []string{"./agent.sh", "--flag"}}},
 		Pools: []config.Pool{{
 			Name:                "linux",
 			Provider:            "local",

@@ -13,6 +13,21 @@ type Store struct {
 	SQLite   *SQLiteStore   `yaml:"sqlite,omitempty" json:"sqlite,omitempty"`
 	DynamoDB *DynamoDBStore `yaml:"dynamodb,omitempty" json:"dynamodb,omitempty"`
 	Postgres *PostgresStore `yaml:"postgres,omitempty" json:"postgres,omitempty"`
+	// Housekeeping deletes what the sqlite and postgres stores would otherwise keep forever;
+	// DynamoDB's TTL does it for that store.
+	Housekeeping Housekeeping `yaml:"housekeeping,omitempty" json:"housekeeping,omitempty"`
+}
+
+// Housekeeping is the leader's periodic clean-up of the sqlite and postgres stores: old
+// decisions, done check requests and their callback claims, expired VM records and delivered
+// notifications. Gone agents are deleted by the controller itself (their records stay an hour).
+type Housekeeping struct {
+	// Interval between passes (default 1h); the first runs a minute after the leader starts.
+	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
+	// DecisionsPerPool: the newest decisions kept for each pool (default 10000).
+	DecisionsPerPool int `yaml:"decisionsPerPool,omitempty" json:"decisionsPerPool,omitempty"`
+	// CheckRetention keeps done check requests and callback claims this long (default 840h).
+	CheckRetention Duration `yaml:"checkRetention,omitempty" json:"checkRetention,omitempty"`
 }
 
 // SQLiteStore is the default store: one file.
@@ -57,13 +72,16 @@ type PostgresStore struct {
 // Defaults of the store section. The dynamodb ones match internal/store/dynamodb's, the
 // postgres ones internal/store/postgres's (config does not import the stores).
 const (
-	DefaultDynamoDBCallTimeout       = 10 * time.Second
-	DefaultDynamoDBMaxAttempts       = 8
-	DefaultDynamoDBAgentRetention    = 7 * 24 * time.Hour
-	DefaultDynamoDBDecisionRetention = 30 * 24 * time.Hour
-	DefaultPostgresSchema            = "adofleet"
-	DefaultPostgresMaxConns          = 4
-	DefaultPostgresTimeout           = 30 * time.Second
+	DefaultDynamoDBCallTimeout        = 10 * time.Second
+	DefaultDynamoDBMaxAttempts        = 8
+	DefaultDynamoDBAgentRetention     = 7 * 24 * time.Hour
+	DefaultDynamoDBDecisionRetention  = 30 * 24 * time.Hour
+	DefaultHousekeepingInterval       = time.Hour
+	DefaultHousekeepingDecisions      = 10_000
+	DefaultHousekeepingCheckRetention = 35 * 24 * time.Hour
+	DefaultPostgresSchema             = "adofleet"
+	DefaultPostgresMaxConns           = 4
+	DefaultPostgresTimeout            = 30 * time.Second
 )
 
 // Kind names the configured store: "sqlite", "dynamodb" or "postgres" ("" if none, before
@@ -94,6 +112,10 @@ func (s *Store) setDefaults() {
 		setDefault(&d.AgentRetention, Duration(DefaultDynamoDBAgentRetention))
 		setDefault(&d.DecisionRetention, Duration(DefaultDynamoDBDecisionRetention))
 	}
+	h := &s.Housekeeping
+	setDefault(&h.Interval, Duration(DefaultHousekeepingInterval))
+	setDefault(&h.DecisionsPerPool, DefaultHousekeepingDecisions)
+	setDefault(&h.CheckRetention, Duration(DefaultHousekeepingCheckRetention))
 	if p := s.Postgres; p != nil {
 		setDefault(&p.Schema, DefaultPostgresSchema)
 		setDefault(&p.MaxConns, DefaultPostgresMaxConns)
@@ -116,6 +138,12 @@ func (v validator) store(s Store) {
 	}
 	if len(set) > 1 {
 		v.errorf("store."+set[1], "only one store may be set; store.%s is set too (choose one of %s)", set[0], strings.Join(set, ", "))
+	}
+	h := s.Housekeeping
+	v.positive("store.housekeeping.interval", h.Interval)
+	v.positive("store.housekeeping.checkRetention", h.CheckRetention)
+	if h.DecisionsPerPool < 0 {
+		v.errorf("store.housekeeping.decisionsPerPool", "must be >= 1, got %d", h.DecisionsPerPool)
 	}
 	if l := s.SQLite; l != nil && strings.TrimSpace(l.Path) == "" {
 		v.errorf("store.sqlite.path", "must not be blank")
@@ -159,8 +187,13 @@ func (v validator) store(s Store) {
 }
 
 var storeDocs = map[string]fieldMeta{
-	"Store.dynamodb": {doc: "The DynamoDB store: one table, for several replicas or Lambda. Exclusive with sqlite and postgres."},
-	"Store.postgres": {doc: "The PostgreSQL store. Exclusive with sqlite and dynamodb."},
+	"Store.dynamodb":     {doc: "The DynamoDB store: one table, for several replicas or Lambda. Exclusive with sqlite and postgres."},
+	"Store.postgres":     {doc: "The PostgreSQL store. Exclusive with sqlite and dynamodb."},
+	"Store.housekeeping": {doc: "The leader's periodic clean-up of the sqlite and postgres stores (DynamoDB's TTL does it for that store)."},
+
+	"Housekeeping.interval":         {doc: "Time between clean-up passes; the first runs a minute after this replica starts leading.", def: "1h"},
+	"Housekeeping.decisionsPerPool": {doc: "The newest decisions kept for each pool (the dashboard's and `adofleet status`'s history); older ones are deleted.", def: DefaultHousekeepingDecisions, minimum: intp(0)},
+	"Housekeeping.checkRetention":   {doc: "How long done check requests and their callback claims are kept. A claim deleted could be claimed again, so keep this beyond the longest timeout of your checks (ADO allows 30 days).", def: "840h"},
 
 	"DynamoDBStore.table":             {doc: "Name of the table. deploy/terraform/aws creates it (pk and sk strings, the local index by-group on lsk, TTL on ttl).", required: true, pattern: dynamoTableRE.String()},
 	"DynamoDBStore.region":            {doc: "Region of the table. Default: aws.region.", pattern: regionRE.String()},
@@ -180,6 +213,7 @@ var storeDocs = map[string]fieldMeta{
 var storeTypeDocs = map[string]string{
 	"DynamoDBStore": "The DynamoDB store: one table (see internal/store/dynamodb). Credentials come from the AWS SDK's chain.",
 	"PostgresStore": "The PostgreSQL store (pgx).",
+	"Housekeeping":  "The leader's periodic clean-up of the sqlite and postgres stores.",
 }
 
 func init() {

@@ -47,6 +47,10 @@ func TestStoreDefaults(t *testing.T) {
 		{"postgres alone", withStore("  postgres: {url: env:PG_URL}\n", ""), config.Store{Postgres: &config.PostgresStore{
 			URL: "env:PG_URL", Schema: "adofleet", MaxConns: 4, Timeout: config.Duration(30 * time.Second),
 		}}, "postgres"},
+		{"housekeeping set", withStore("  housekeeping: {interval: 10m, decisionsPerPool: 50, checkRetention: 720h}\n", ""),
+			config.Store{SQLite: &config.SQLiteStore{Path: "./adofleet.db"}, Housekeeping: config.Housekeeping{
+				Interval: config.Duration(10 * time.Minute), DecisionsPerPool: 50, CheckRetention: config.Duration(720 * time.Hour),
+			}}, "sqlite"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,6 +58,9 @@ func TestStoreDefaults(t *testing.T) {
 			c, err := config.Parse("adofleet.yaml", []byte(tc.yaml))
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
+			}
+			if tc.want.Housekeeping == (config.Housekeeping{}) {
+				tc.want.Housekeeping = defaultHousekeeping
 			}
 			if diff := cmp.Diff(tc.want, c.Store); diff != "" {
 				t.Errorf("store (-want +got):\n%s", diff)
@@ -63,6 +70,10 @@ func TestStoreDefaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+var defaultHousekeeping = config.Housekeeping{
+	Interval: config.Duration(time.Hour), DecisionsPerPool: 10_000, CheckRetention: config.Duration(840 * time.Hour),
 }
 
 func TestStoreErrors(t *testing.T) {
@@ -91,6 +102,9 @@ func TestStoreErrors(t *testing.T) {
 			[]string{"13: store.postgres.url: looks like a literal connection URL (not shown)"}},
 		{"postgres bad sizes", withStore("  postgres: {url: env:PG, maxConns: -2, schema: "+strings.Repeat("s", 64)+"}\n", ""),
 			[]string{"13: store.postgres.maxConns: must be >= 1", "13: store.postgres.schema: must be a PostgreSQL identifier"}},
+		{"bad housekeeping", withStore("  housekeeping:\n    interval: -1m\n    decisionsPerPool: -3\n    checkRetention: -2h\n", ""),
+			[]string{"14: store.housekeeping.interval: must be a positive duration", "15: store.housekeeping.decisionsPerPool: must be >= 1",
+				"16: store.housekeeping.checkRetention: must be a positive duration"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

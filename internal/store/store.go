@@ -96,7 +96,9 @@ type Store interface {
 	ListDecisions(ctx context.Context, pool string, limit int) ([]Decision, error)
 
 	// ClaimCallback marks key as sent with result. It returns true exactly once per key across the
-	// store's lifetime (and across restarts); false if it was claimed before.
+	// store's lifetime (and across restarts); false if it was claimed before. The sqlite and
+	// postgres stores forget a claim after store.housekeeping.checkRetention (PruneChecks), longer
+	// than any check can wait in ADO.
 	ClaimCallback(ctx context.Context, key CallbackKey, result string, at time.Time) (bool, error)
 
 	VMResources

@@ -82,3 +82,23 @@ func (s *Store) PruneExpired(ctx context.Context) (vms, messages int, err error)
 	}
 	return vms, messages, nil
 }
+
+// PruneChecks deletes the done check requests and the callback claims older than before, and
+// returns how many rows went. Pending requests stay whatever their age. A claim pruned is a key
+// that could be claimed again, so before must lie beyond the longest a check can wait in ADO.
+func (s *Store) PruneChecks(ctx context.Context, before time.Time) (n int, err error) {
+	defer s.m.observe("prune_checks", time.Now(), &err)
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	for _, q := range []string{
+		`DELETE FROM {s}.check_requests WHERE state = 'done' AND (done_at IS NULL OR done_at < $1)`,
+		`DELETE FROM {s}.callbacks WHERE claimed_at IS NULL OR claimed_at < $1`,
+	} {
+		tag, err := s.exec(ctx, s.q(q), before)
+		if err != nil {
+			return n, fmt.Errorf("postgres: prune checks done before %s: %w", before.UTC().Format(time.RFC3339), err)
+		}
+		n += int(tag.RowsAffected())
+	}
+	return n, nil
+}

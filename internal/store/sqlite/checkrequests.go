@@ -119,3 +119,25 @@ func scanCheck(rows *sql.Rows, extra ...any) (store.CheckRequest, error) {
 	r.ReceivedAt = time.UnixMicro(at).UTC()
 	return r, nil
 }
+
+// PruneChecks deletes the done check requests and the callback claims older than before, and
+// returns how many rows went. Pending requests stay whatever their age. A claim pruned is a key
+// that could be claimed again, so before must lie beyond the longest a check can wait in ADO.
+func (s *Store) PruneChecks(ctx context.Context, before time.Time) (n int, err error) {
+	defer s.m.observe("prune_checks", time.Now(), &err)
+	for _, q := range []string{
+		`DELETE FROM check_requests WHERE state = 'done' AND (done_at IS NULL OR done_at < ?)`,
+		`DELETE FROM callbacks WHERE claimed_at IS NULL OR claimed_at < ?`,
+	} {
+		res, err := s.exec(ctx, q, before.UnixMicro())
+		if err != nil {
+			return n, fmt.Errorf("sqlite: prune checks done before %s: %w", before.UTC().Format(time.RFC3339), err)
+		}
+		affected, err := res.RowsAffected()
+		if err != nil {
+			return n, fmt.Errorf("sqlite: prune checks: %w", err)
+		}
+		n += int(affected)
+	}
+	return n, nil
+}

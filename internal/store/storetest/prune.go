@@ -20,6 +20,7 @@ type Pruner interface {
 	PruneDecisions(ctx context.Context, keep int) (int, error)
 	PruneVMs(ctx context.Context, now time.Time) (int, error)
 	PruneMessages(ctx context.Context, now time.Time) (int, error)
+	PruneChecks(ctx context.Context, before time.Time) (int, error)
 }
 
 // PruneOpener opens a store on new, empty backing data, which key may name (keys are short and
@@ -41,6 +42,7 @@ func RunPrune(t *testing.T, open PruneOpener) {
 		{"DecisionsSameInstant", testDecisionsSameInstant},
 		{"VMs", testPruneVMs},
 		{"Messages", testPruneMessages},
+		{"Checks", testPruneChecks},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -269,5 +271,71 @@ func testPruneMessages(t *testing.T, open PruneOpener) {
 	}
 	if n, err := s.PruneMessages(ctx, base); err != nil || n != 0 {
 		t.Errorf("second PruneMessages: got %d, %v; want 0, nil", n, err)
+	}
+}
+
+// Done check requests and callback claims go once older than the cutoff; pending requests never
+// do, and a pruned claim can be claimed again.
+func testPruneChecks(t *testing.T, open PruneOpener) {
+	s := open(t, "prune_checks")
+	ctx := t.Context()
+	key := func(id string) store.CallbackKey {
+		return store.CallbackKey{PlanID: "plan-" + id, JobID: "job", TaskInstanceID: "task"}
+	}
+	seed := []struct {
+		id   string
+		done time.Time // zero: still pending
+	}{
+		{"done-old", base.Add(-time.Hour)},
+		{"done-at-cutoff", base},
+		{"done-recent", base.Add(time.Minute)},
+		{"pending-old", time.Time{}},
+	}
+	for _, sd := range seed {
+		r := store.CheckRequest{Key: key(sd.id), Pool: "p", PlanURL: "https://dev.azure.com/org/", ProjectID: "proj",
+			HubName: "build", AuthToken: "token", ReceivedAt: base.Add(-2 * time.Hour)}
+		if ok, err := s.PutCheckRequest(ctx, r); err != nil || !ok {
+			t.Fatalf("PutCheckRequest(%q): got %v, %v; want true, nil", sd.id, ok, err)
+		}
+		if sd.done.IsZero() {
+			continue
+		}
+		if err := s.DoneCheckRequest(ctx, r.Key, store.CheckOutcome{Result: "succeeded", At: sd.done}); err != nil {
+			t.Fatalf("DoneCheckRequest(%q): %v", sd.id, err)
+		}
+		if ok, err := s.ClaimCallback(ctx, r.Key, "succeeded", sd.done); err != nil || !ok {
+			t.Fatalf("ClaimCallback(%q): got %v, %v; want true, nil", sd.id, ok, err)
+		}
+	}
+	n, err := s.PruneChecks(ctx, base)
+	if err != nil {
+		t.Fatalf("PruneChecks: %v", err)
+	}
+	if n != 2 { // done-old's request and its claim
+		t.Errorf("PruneChecks removed %d rows, want 2", n)
+	}
+	finished, err := s.FinishedCheckRequests(ctx, "")
+	if err != nil {
+		t.Fatalf("FinishedCheckRequests: %v", err)
+	}
+	var left []string
+	for _, f := range finished {
+		left = append(left, f.Request.Key.PlanID)
+	}
+	if diff := cmp.Diff([]string{"plan-done-at-cutoff", "plan-done-recent"}, left); diff != "" {
+		t.Errorf("done requests left after prune (-want +got):\n%s", diff)
+	}
+	pending, err := s.PendingCheckRequests(ctx, "p")
+	if err != nil || len(pending) != 1 || pending[0].Key != key("pending-old") {
+		t.Errorf("PendingCheckRequests after prune: got %+v, %v; want pending-old alone", pending, err)
+	}
+	for _, sd := range seed[:3] {
+		ok, err := s.ClaimCallback(ctx, key(sd.id), "succeeded", base)
+		if want := sd.id == "done-old"; err != nil || ok != want {
+			t.Errorf("ClaimCallback(%q) after prune: got %v, %v; want %v, nil", sd.id, ok, err, want)
+		}
+	}
+	if n, err := s.PruneChecks(ctx, base.Add(-2*time.Hour)); err != nil || n != 0 {
+		t.Errorf("PruneChecks before every row: got %d, %v; want 0, nil", n, err)
 	}
 }
