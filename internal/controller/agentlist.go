@@ -54,12 +54,13 @@ func attributable(jobs []ado.JobRequest) bool {
 
 // attachJobs sets the AssignedRequest of each agent an unfinished row reserves, unless the agents
 // list already gave it one. A row names its agent by id; an agent not listed (it registered after
-// the list) is left to the job's own AgentID.
-func attachJobs(agents []ado.Agent, jobs []ado.JobRequest) {
+// the list) is left to the job's own AgentID. The index by id is built in o's memory.
+func (o *observation) attachJobs(agents []ado.Agent, jobs []ado.JobRequest) {
 	if len(jobs) == 0 {
 		return
 	}
-	byID := make(map[int]int, len(agents)) // agent id -> index
+	byID := emptied(o.agentIndex, len(agents))
+	o.agentIndex = byID
 	for i := range agents {
 		byID[agents[i].ID] = i
 	}

@@ -54,14 +54,28 @@ func TestAttachJobs(t *testing.T) {
 		{RequestID: 31, AssignTime: &at, ReservedAgent: &ado.AgentRef{ID: 3}},  // the list said 30: kept
 		{RequestID: 12, AssignTime: &at, ReservedAgent: &ado.AgentRef{ID: 99}}, // not listed
 	}
-	attachJobs(agents, jobs)
+	var o observation
+	o.attachJobs(agents, jobs)
+	if diff := cmp.Diff(map[string]int64{"runs-10": 10, "listed-busy": 30}, assignedByName(agents)); diff != "" {
+		t.Errorf("assigned requests after attachJobs (-want +got):\n%s", diff)
+	}
+
+	// The same observation again (not even reset): agent 2 is gone and agent 99 listed in its
+	// place. An index left from the first list would attach row 10 or 12 to the wrong agent.
+	next := []ado.Agent{{ID: 4, Name: "finished-11"}, {ID: 99, Name: "late"}, {ID: 1, Name: "idle"}}
+	o.attachJobs(next, jobs)
+	if diff := cmp.Diff(map[string]int64{"late": 12}, assignedByName(next)); diff != "" {
+		t.Errorf("assigned requests after attachJobs on a reused observation (-want +got):\n%s", diff)
+	}
+}
+
+// assignedByName maps each agent with an assigned request to the request's id.
+func assignedByName(agents []ado.Agent) map[string]int64 {
 	got := map[string]int64{}
 	for _, a := range agents {
 		if a.AssignedRequest != nil {
 			got[a.Name] = a.AssignedRequest.RequestID
 		}
 	}
-	if diff := cmp.Diff(map[string]int64{"runs-10": 10, "listed-busy": 30}, got); diff != "" {
-		t.Errorf("assigned requests after attachJobs (-want +got):\n%s", diff)
-	}
+	return got
 }

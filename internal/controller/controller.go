@@ -186,6 +186,7 @@ func (c *Controller) reconcile(ctx context.Context, p *pool) (Result, error) {
 	started := time.Now() // wall time for the duration metric only; decisions use opts.Now
 	cy := c.newCycle(p)
 	res, err := cy.run(ctx)
+	cy.release() // nothing of this cycle's lists stays reachable; its memory serves the next cycle
 	res.ADOCalls = int(cy.ado.calls.Load())
 	c.m.duration.WithLabelValues(p.cfg.Name).Observe(time.Since(started).Seconds())
 	c.m.adoCalls.WithLabelValues(p.cfg.Name).Set(float64(res.ADOCalls))

@@ -60,17 +60,22 @@ type cycle struct {
 	now time.Time
 
 	poolID int
-	obs    observation
+	sc     *scratch     // this cycle's reusable memory, back to the pool at release (scratch.go)
+	obs    *observation // &sc.obs
 	res    Result
 	errs   []error
 }
 
+// newCycle starts a cycle of p with memory from the scratch pool; release returns it.
 func (c *Controller) newCycle(p *pool) *cycle {
+	sc := scratches.Get().(*scratch)
 	return &cycle{
 		c:   c,
 		p:   p,
 		ado: &countingADO{next: c.opts.ADO},
 		log: p.log,
+		sc:  sc,
+		obs: &sc.obs,
 		now: c.opts.Now(),
 		res: Result{Pool: p.cfg.Name},
 	}
@@ -87,7 +92,7 @@ func (cy *cycle) run(ctx context.Context) (Result, error) {
 	cy.res.Counts = cy.obs.counts()
 
 	snap := cy.obs.snapshot(cy.p.cfg.Name, cy.p.cfg.Policy, cy.now)
-	plan := scaler.Plan(snap, cy.p.cfg.Policy, cy.now)
+	plan := cy.sc.planner.Plan(snap, cy.p.cfg.Policy, cy.now)
 	cy.res.Plan = plan
 
 	// Removals first, so the capacity they free is not also counted against new launches.

@@ -16,7 +16,8 @@ import (
 
 // observation is everything one cycle read: exactly one job-request list, one agent list, one
 // provider list and one store list per cycle (plus one FindPool the first time, and a second
-// agent list when the job list cannot say which agents are busy).
+// agent list when the job list cannot say which agents are busy). A pool keeps one and its cycles
+// reuse its memory (scratch.go).
 type observation struct {
 	placeholder string
 	jobs        []ado.JobRequest
@@ -33,9 +34,16 @@ type observation struct {
 	recByName             map[string]*store.AgentRecord
 	demands               int             // pending check requests of the pool (Options.Demands)
 	reserved              map[string]bool // agents a check reserved (Options.Reserved)
+
+	// Memory snapshot and attachJobs build in.
+	snap       scaler.Snapshot
+	assigned   map[int64]int // request id -> agent id, from the agents' assigned requests
+	agentIndex map[int]int   // agent id -> index in the agent list
 }
 
 func (cy *cycle) observe(ctx context.Context) error {
+	o := cy.obs
+	o.reset() // normally empty already: the last cycle reset it at its end
 	name := cy.p.cfg.Name
 	poolID, err := cy.resolvePool(ctx)
 	if err != nil {
@@ -65,7 +73,7 @@ func (cy *cycle) observe(ctx context.Context) error {
 			return fmt.Errorf("observe: list agents of pool %q with their jobs: %w", name, err)
 		}
 	}
-	attachJobs(agents, jobs)
+	o.attachJobs(agents, jobs)
 	insts, err := cy.p.prov.List(ctx, name)
 	if err != nil {
 		return fmt.Errorf("observe: list instances of pool %q from provider %q: %w", name, cy.p.cfg.Provider, err)
@@ -87,39 +95,39 @@ func (cy *cycle) observe(ctx context.Context) error {
 		reserved = f(name)
 	}
 
-	o := observation{
-		placeholder: PlaceholderName(name),
-		jobs:        jobs,
-		agentList:   agents,
-		agents:      make(map[string]int, len(agents)),
-		recByName:   make(map[string]*store.AgentRecord, len(recs)),
-		instByID:    make(map[string]int, len(insts)),
-		instByAgent: make(map[string]int, len(insts)),
-		insts:       make([]provider.Instance, 0, len(insts)),
-		nextByID:    make([]int, 0, len(insts)),
-		nextByAgent: make([]int, 0, len(insts)),
-		demands:     demands,
-		reserved:    reserved,
-	}
-	for i := range agents {
-		o.agents[agents[i].Name] = i
-	}
-	for _, in := range insts {
+	o.placeholder = PlaceholderName(name)
+	o.jobs, o.demands, o.reserved = jobs, demands, reserved
+	o.setAgents(agents)
+	o.instByID = emptied(o.instByID, len(insts))
+	o.instByAgent = emptied(o.instByAgent, len(insts))
+	o.insts = slices.Grow(o.insts[:0], len(insts))
+	o.nextByID = slices.Grow(o.nextByID[:0], len(insts))
+	o.nextByAgent = slices.Grow(o.nextByAgent[:0], len(insts))
+	for i := range insts {
 		// Found by tag, never by name: instances of another controller sharing the account are
 		// not ours to count or touch.
-		if provider.IsOurs(in, name, cy.c.opts.ControllerID) {
-			o.addInstance(in)
+		if in := &insts[i]; provider.IsOurs(*in, name, cy.c.opts.ControllerID) {
+			o.addInstance(*in)
 		}
 	}
-	o.recs = make([]*store.AgentRecord, len(recs))
+	o.recByName = emptied(o.recByName, len(recs))
+	o.recs = slices.Grow(o.recs[:0], len(recs))
 	for i := range recs {
 		r := &recs[i]
-		o.recs[i] = r
+		o.recs = append(o.recs, r)
 		o.recByName[r.Name] = r
 	}
 	slices.SortFunc(o.recs, func(a, b *store.AgentRecord) int { return strings.Compare(a.Name, b.Name) })
-	cy.obs = o
 	return nil
+}
+
+// setAgents makes agents the observed agent list and indexes it by name.
+func (o *observation) setAgents(agents []ado.Agent) {
+	o.agentList = agents
+	o.agents = emptied(o.agents, len(agents))
+	for i := range agents {
+		o.agents[agents[i].Name] = i
+	}
 }
 
 // resolvePool returns the pool's ADO id, calling FindPool only when it is not cached.
@@ -233,16 +241,18 @@ func (o *observation) launchPending(rec *store.AgentRecord, p scaler.Policy, now
 	return false
 }
 
-// snapshot builds the scaler's view of the pool.
+// snapshot builds the scaler's view of the pool. It is built in the observation's memory: valid
+// until the observation is reset at the end of the cycle.
 func (o *observation) snapshot(pool string, p scaler.Policy, now time.Time) scaler.Snapshot {
+	s := &o.snap
+	s.Pool, s.Demands, s.Reserved, s.Launching = pool, o.demands, o.reserved, 0
+	s.Draining = emptied(s.Draining, 0)
 	// Sized up front: a 10,000-agent fleet builds these for every pool every cycle.
-	s := scaler.Snapshot{
-		Pool: pool, Draining: map[string]bool{}, Demands: o.demands, Reserved: o.reserved,
-		Jobs:      make([]scaler.Job, 0, len(o.jobs)),
-		Agents:    make([]scaler.Agent, 0, len(o.agentList)),
-		Instances: make([]scaler.Instance, 0, len(o.insts)),
-	}
-	assigned := make(map[int64]int, len(o.agentList)) // request id -> agent id, from the agents' assigned requests
+	s.Jobs = slices.Grow(s.Jobs[:0], len(o.jobs))
+	s.Agents = slices.Grow(s.Agents[:0], len(o.agentList))
+	s.Instances = slices.Grow(s.Instances[:0], len(o.insts))
+	assigned := emptied(o.assigned, len(o.agentList))
+	o.assigned = assigned
 	for i := range o.agentList {
 		if a := &o.agentList[i]; a.AssignedRequest != nil {
 			assigned[a.AssignedRequest.RequestID] = a.ID
@@ -293,7 +303,7 @@ func (o *observation) snapshot(pool string, p scaler.Policy, now time.Time) scal
 			s.Draining[r.Name] = true
 		}
 	}
-	return s
+	return *s
 }
 
 // idleSince is the later of the agent's last status change and its last job's finish.

@@ -41,6 +41,8 @@ func (c *Controller) ensurePlaceholder(ctx context.Context, p *pool) error {
 	p.cycle.Lock()
 	defer p.cycle.Unlock()
 	cy := c.newCycle(p)
+	cy.obs.reset()
+	defer cy.release()
 	id, err := cy.resolvePool(ctx)
 	if err != nil {
 		return err
@@ -52,11 +54,7 @@ func (c *Controller) ensurePlaceholder(ctx context.Context, p *pool) error {
 		return fmt.Errorf("placeholder: list agents of pool %q: %w", p.cfg.Name, err)
 	}
 	cy.obs.placeholder = PlaceholderName(p.cfg.Name)
-	cy.obs.agentList = agents
-	cy.obs.agents = make(map[string]int, len(agents))
-	for i := range agents {
-		cy.obs.agents[agents[i].Name] = i
-	}
+	cy.obs.setAgents(agents)
 	cy.ensurePlaceholder(ctx)
 	return errors.Join(cy.errs...)
 }

@@ -57,3 +57,16 @@ func BenchmarkPlan(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(a.Drain)+len(a.DeleteAgents)+len(a.Terminate)+a.Launch), "steps/op")
 }
+
+// BenchmarkPlanner is BenchmarkPlan with one Planner reused, as the controller plans each pool.
+func BenchmarkPlanner(b *testing.B) {
+	s := bigSnapshot()
+	p := with(func(p *scaler.Policy) { p.Max = 12_000; p.Min = 10; p.Standby = 5; p.MaxLaunchPerCycle = 100 })
+	b.ReportAllocs()
+	var pl scaler.Planner
+	var a scaler.Actions
+	for b.Loop() {
+		a = pl.Plan(s, p, now)
+	}
+	b.ReportMetric(float64(len(a.Drain)+len(a.DeleteAgents)+len(a.Terminate)+a.Launch), "steps/op")
+}

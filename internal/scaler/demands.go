@@ -25,10 +25,15 @@ func Satisfies(capabilities map[string]string, demands []string) bool {
 // cycle rather than once per job.
 func foldCaps(capabilities map[string]string) map[string]string {
 	out := make(map[string]string, len(capabilities))
+	foldInto(out, capabilities)
+	return out
+}
+
+// foldInto adds capabilities to out keyed by lower-cased name.
+func foldInto(out, capabilities map[string]string) {
 	for k, v := range capabilities {
 		out[strings.ToLower(k)] = v
 	}
-	return out
 }
 
 // satisfies is Satisfies over capabilities already folded by foldCaps.

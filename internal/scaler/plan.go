@@ -21,7 +21,22 @@ const NewAgentGrace = time.Minute
 // same Actions, every list sorted by agent name or instance id. The rules, one function each:
 // orphanInstances, staleAgents, idleAgents, launches (see doc.go).
 func Plan(s Snapshot, p Policy, now time.Time) Actions {
-	v := newView(s, p, now)
+	var pl Planner
+	return pl.Plan(s, p, now)
+}
+
+// Planner is Plan with memory: its indexes of the snapshot are kept from one call to the next, so
+// a controller planning every pool every cycle does not rebuild them from fresh allocations. It
+// plans exactly as Plan does, whatever it planned before. The zero value is ready; not safe for
+// concurrent use.
+type Planner struct{ v view }
+
+// Plan is Plan, reusing the planner's memory. The Actions it returns share nothing with the
+// planner or the snapshot's slices, and the planner keeps no reference to s once it returns.
+func (pl *Planner) Plan(s Snapshot, p Policy, now time.Time) Actions {
+	v := &pl.v
+	v.reset(s, p, now)
+	defer v.release()
 	terminate, starting := v.orphanInstances()
 	live := v.capacity - len(terminate)
 	drain, live := v.idleAgents(live)
@@ -36,7 +51,8 @@ func Plan(s Snapshot, p Policy, now time.Time) Actions {
 }
 
 // view is the snapshot indexed once for the rules: agents and instances sorted, agents by name,
-// instances by agent name, and the queued jobs that match the pool counted.
+// instances by agent name, and the queued jobs that match the pool counted. A Planner keeps its
+// view between calls: reset fills it, release empties it (keeping the memory).
 type view struct {
 	p   Policy
 	now time.Time
@@ -56,24 +72,32 @@ type view struct {
 	unmatched int               // queued jobs whose demands it does not (not ours)
 	ready     int               // ready agents (see isReady), ours or not
 	folded    map[string]string // Policy.Capabilities keyed by lower-cased name
+
+	done, spare []*Agent // idleAgents' candidates, into agents
 }
 
-func newView(s Snapshot, p Policy, now time.Time) *view {
-	v := &view{
-		p:         p,
-		now:       now,
-		agents:    slices.Clone(s.Agents),
-		instances: slices.Clone(s.Instances),
-		byName:    make(map[string]int, len(s.Agents)),
-		ambiguous: map[string]bool{},
-		instOf:    make(map[string]int, len(s.Instances)),
-		assigned:  map[int]bool{},
-		draining:  s.Draining,
-		demands:   max(s.Demands, 0),
-		reserved:  s.Reserved,
-		launching: max(s.Launching, 0),
-		folded:    foldCaps(p.Capabilities),
+// reset indexes s for one plan. Every field is set or emptied here: nothing of an earlier plan
+// survives into this one.
+func (v *view) reset(s Snapshot, p Policy, now time.Time) {
+	if c := max(cap(v.agents), cap(v.instances)); c > 1024 && c > 4*max(len(s.Agents), len(s.Instances)) {
+		*v = view{} // sized for a far larger snapshot: let that memory go rather than keep it
 	}
+	v.p, v.now = p, now
+	// Copies: the sorts below must not reorder the caller's slices.
+	v.agents = append(v.agents[:0], s.Agents...)
+	v.instances = append(v.instances[:0], s.Instances...)
+	v.byName = emptied(v.byName, len(s.Agents))
+	v.ambiguous = emptied(v.ambiguous, 0)
+	v.instOf = emptied(v.instOf, len(s.Instances))
+	v.assigned = emptied(v.assigned, 0)
+	v.draining, v.reserved = s.Draining, s.Reserved
+	v.demands = max(s.Demands, 0)
+	v.launching = max(s.Launching, 0)
+	v.queued, v.unmatched, v.ready = 0, 0, 0
+	v.folded = emptied(v.folded, len(p.Capabilities))
+	foldInto(v.folded, p.Capabilities)
+	v.done, v.spare = v.done[:0], v.spare[:0]
+
 	v.capacity = len(v.instances) + v.launching
 	slices.SortFunc(v.agents, func(a, b Agent) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
@@ -108,7 +132,33 @@ func newView(s Snapshot, p Policy, now time.Time) *view {
 			v.ready++
 		}
 	}
-	return v
+}
+
+// release drops every reference the view holds into the snapshot (names, its maps) so a kept
+// Planner does not keep the last snapshot alive; the slices and maps keep their memory.
+func (v *view) release() {
+	clear(v.agents)
+	clear(v.instances)
+	clear(v.byName)
+	clear(v.ambiguous)
+	clear(v.instOf)
+	clear(v.assigned)
+	clear(v.folded)
+	clear(v.done)
+	clear(v.spare)
+	v.agents, v.instances = v.agents[:0], v.instances[:0]
+	v.done, v.spare = v.done[:0], v.spare[:0]
+	v.draining, v.reserved = nil, nil
+	v.p = Policy{}
+}
+
+// emptied returns m cleared, or a new map sized for n if there is none yet.
+func emptied[K comparable, V any](m map[K]V, n int) map[K]V {
+	if m == nil {
+		return make(map[K]V, n)
+	}
+	clear(m)
+	return m
 }
 
 // isBusy: the agent holds a request, by its own flag or because a job in the snapshot names it.

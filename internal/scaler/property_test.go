@@ -31,10 +31,16 @@ func TestPlanProperties(t *testing.T) {
 	}
 	t.Logf("seed %d (replay with SCALER_SEED=%d)", seed, seed)
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	// One planner for every case: each plan must ignore whatever the previous snapshots left in
+	// its memory.
+	var reused scaler.Planner
 	for i := range propertyCases {
 		s, p := randomSnapshot(r), randomPolicy(r)
 		before := cloneSnapshot(s)
 		got := scaler.Plan(s, p, now)
+		if again := reused.Plan(s, p, now); !reflect.DeepEqual(got, again) {
+			t.Errorf("seed %d case %d: a reused Planner planned differently from Plan:\n%s", seed, i, cmp.Diff(got, again))
+		}
 		for _, err := range checkInvariants(s, p, got) {
 			t.Errorf("seed %d case %d: %v\nsnapshot %+v\npolicy %+v\nplan %+v", seed, i, err, s, p, got)
 		}
@@ -290,4 +296,21 @@ func cloneSnapshot(s scaler.Snapshot) scaler.Snapshot {
 		c.Reserved[k] = v
 	}
 	return c
+}
+
+// TestPlannerReuseAcrossSizes plans a large pool, then small ones, then the large one again with
+// one Planner: each plan equals Plan's, whether the planner kept its memory or let it go.
+func TestPlannerReuseAcrossSizes(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 2))
+	big := bigSnapshot()
+	p := with(func(p *scaler.Policy) { p.Max = 12_000; p.Min = 10; p.Standby = 5 })
+	snaps := []scaler.Snapshot{big, randomSnapshot(r), randomSnapshot(r), big, {Pool: "empty"}, big}
+	var pl scaler.Planner
+	for i, s := range snaps {
+		want := scaler.Plan(s, p, now)
+		if got := pl.Plan(s, p, now); !reflect.DeepEqual(want, got) {
+			t.Errorf("plan %d of a reused Planner differs from Plan (-Plan +Planner):\n%s", i, cmp.Diff(want, got))
+		}
+	}
 }

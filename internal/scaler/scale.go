@@ -15,7 +15,7 @@ import (
 // many that fewer than Min instances stay live. live is the capacity left after terminations; it is
 // returned less the drained agents that have an instance.
 func (v *view) idleAgents(live int) ([]Step, int) {
-	var done, spare []*Agent
+	done, spare := v.done[:0], v.spare[:0]
 	for i := range v.agents {
 		a := &v.agents[i]
 		if !a.Ours || a.Placeholder || !a.Online || !a.Enabled || v.isBusy(a) || v.isDraining(a) ||
@@ -28,6 +28,7 @@ func (v *view) idleAgents(live int) ([]Step, int) {
 			spare = append(spare, a)
 		}
 	}
+	v.done, v.spare = done, spare // their memory serves the next plan; release clears them
 	var out []Step
 	for _, a := range done {
 		out = append(out, v.drainStep(a, fmt.Sprintf("one-job agent %q finished its job and has been idle %s (idle timeout %s)",
