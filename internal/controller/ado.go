@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/adofleet/adofleet/internal/ado"
+	"github.com/adofleet/adofleet/internal/leader"
 )
 
 // ADO is the subset of ado.API the controller calls. *ado.Client satisfies it; tests wrap it to
@@ -22,7 +23,9 @@ type ADO interface {
 var _ ADO = ado.API(nil)
 
 // countingADO counts the calls one reconcile cycle makes, so the API cost per cycle (ADO allows
-// 200 TSTU per sliding 5 minutes) is visible as a metric and in the debug log.
+// 200 TSTU per sliding 5 minutes) is visible as a metric and in the debug log. Before a call that
+// changes ADO it checks the leader's term (leader.CheckTerm): ADO takes no fencing token, so a
+// leader that was paused past its term must notice by itself before it acts.
 type countingADO struct {
 	next  ADO
 	calls atomic.Int64
@@ -44,16 +47,25 @@ func (c *countingADO) GetAgent(ctx context.Context, poolID, agentID int) (ado.Ag
 }
 
 func (c *countingADO) AddAgent(ctx context.Context, poolID int, a ado.Agent) (ado.Agent, error) {
+	if err := leader.CheckTerm(ctx); err != nil {
+		return ado.Agent{}, err
+	}
 	c.calls.Add(1)
 	return c.next.AddAgent(ctx, poolID, a)
 }
 
 func (c *countingADO) SetAgentEnabled(ctx context.Context, poolID, agentID int, enabled bool) (ado.Agent, error) {
+	if err := leader.CheckTerm(ctx); err != nil {
+		return ado.Agent{}, err
+	}
 	c.calls.Add(1)
 	return c.next.SetAgentEnabled(ctx, poolID, agentID, enabled)
 }
 
 func (c *countingADO) DeleteAgent(ctx context.Context, poolID, agentID int) error {
+	if err := leader.CheckTerm(ctx); err != nil {
+		return err
+	}
 	c.calls.Add(1)
 	return c.next.DeleteAgent(ctx, poolID, agentID)
 }

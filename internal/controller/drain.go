@@ -125,7 +125,7 @@ func (cy *cycle) terminate(ctx context.Context, rec *store.AgentRecord) bool {
 	if id == "" {
 		return true
 	}
-	if err := cy.p.prov.Terminate(ctx, []string{id}); err != nil {
+	if err := cy.terminateIDs(ctx, []string{id}); err != nil {
 		cy.fail(fmt.Errorf("provider %q: terminate instance %s of agent %q: %w", cy.p.cfg.Provider, id, rec.Name, err))
 		return false
 	}
@@ -184,7 +184,7 @@ func (cy *cycle) terminateOrphans(ctx context.Context, steps []scaler.Step) {
 	if len(ids) == 0 {
 		return
 	}
-	if err := cy.p.prov.Terminate(ctx, ids); err != nil {
+	if err := cy.terminateIDs(ctx, ids); err != nil {
 		cy.fail(fmt.Errorf("provider %q: terminate %s: %w", cy.p.cfg.Provider, plural(len(ids), "orphan instance"), err))
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/adofleet/adofleet/internal/crashpoint"
+	"github.com/adofleet/adofleet/internal/leader"
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/scaler"
 	"github.com/adofleet/adofleet/internal/store"
@@ -97,7 +98,7 @@ func (cy *cycle) startBatch(ctx context.Context, token string, recs []*store.Age
 	for i, r := range recs {
 		specs[i] = provider.AgentSpec{Name: r.Name}
 	}
-	insts, err := cy.p.prov.Launch(ctx, provider.LaunchRequest{
+	insts, err := cy.providerLaunch(ctx, provider.LaunchRequest{
 		Token:     token,
 		Pool:      cfg.Name,
 		Template:  cfg.Template,
@@ -225,4 +226,21 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// providerLaunch and terminateIDs call the provider once the leader's term is checked (leader.CheckTerm):
+// the cloud takes no fencing token either. A refused launch is an untyped error, so its intent
+// stays for the next leader to find or re-issue under the same token.
+func (cy *cycle) providerLaunch(ctx context.Context, req provider.LaunchRequest) ([]provider.Instance, error) {
+	if err := leader.CheckTerm(ctx); err != nil {
+		return nil, err
+	}
+	return cy.p.prov.Launch(ctx, req)
+}
+
+func (cy *cycle) terminateIDs(ctx context.Context, ids []string) error {
+	if err := leader.CheckTerm(ctx); err != nil {
+		return err
+	}
+	return cy.p.prov.Terminate(ctx, ids)
 }

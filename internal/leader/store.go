@@ -78,7 +78,9 @@ func (e *storeElector) acquire(ctx context.Context) (store.Lease, bool) {
 // renewal has succeeded for RenewDeadline: the leader then stops acting
 // LeaseDuration-RenewDeadline before the lease it last wrote can expire.
 func (e *storeElector) term(ctx context.Context, l store.Lease, lead func(ctx context.Context)) {
-	leadCtx, cancel := context.WithCancel(store.WithFence(ctx, store.Fence{Lease: l.Name, Token: l.Token}))
+	// The deadline counts from the time read before the winning write, as the lease's expiry does.
+	tc := newTermClock(e.opts.Now, l.Expires.Add(e.opts.RenewDeadline-e.opts.LeaseDuration))
+	leadCtx, cancel := context.WithCancel(WithTermCheck(store.WithFence(ctx, store.Fence{Lease: l.Name, Token: l.Token}), tc.check))
 	defer cancel()
 	e.setLeading(true)
 	e.log.Info("became leader", "token", l.Token, "expires", l.Expires)
@@ -87,8 +89,7 @@ func (e *storeElector) term(ctx context.Context, l store.Lease, lead func(ctx co
 		defer close(done)
 		lead(leadCtx)
 	}()
-	// The deadline counts from the time read before the winning write, as the lease's expiry does.
-	reason := e.renew(leadCtx, l, l.Expires.Add(e.opts.RenewDeadline-e.opts.LeaseDuration), done)
+	reason := e.renew(leadCtx, l, tc, done)
 	cancel()
 	e.setLeading(false)
 	e.log.Info("stopped leading", "token", l.Token, "reason", reason)
@@ -101,8 +102,10 @@ func (e *storeElector) term(ctx context.Context, l store.Lease, lead func(ctx co
 }
 
 // renew renews l every RetryPeriod until ctx ends or lead returns (done), another replica holds
-// the lease, or deadline passes with no successful renewal; it says which.
-func (e *storeElector) renew(ctx context.Context, l store.Lease, deadline time.Time, done <-chan struct{}) string {
+// the lease, or the term's deadline passes with no successful renewal; it says which. Each
+// renewal moves tc's deadline on, which CheckTerm reads.
+func (e *storeElector) renew(ctx context.Context, l store.Lease, tc *termClock, done <-chan struct{}) string {
+	deadline := tc.deadline()
 	t := time.NewTimer(0)
 	defer t.Stop()
 	<-t.C
@@ -126,6 +129,7 @@ func (e *storeElector) renew(ctx context.Context, l store.Lease, deadline time.T
 		switch {
 		case err == nil && got.Token == l.Token:
 			deadline = now.Add(e.opts.RenewDeadline)
+			tc.extend(deadline)
 		case err == nil:
 			return "the lease changed term"
 		case errors.Is(err, store.ErrConflict):

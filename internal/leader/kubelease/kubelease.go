@@ -93,6 +93,7 @@ func (e *Elector) term(ctx context.Context, lead func(ctx context.Context)) erro
 		LockConfig: resourcelock.ResourceLockConfig{Identity: e.opts.Identity},
 	}}
 	done := make(chan struct{})
+	var le *leaderelection.LeaderElector
 	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock:            lock,
 		Name:            e.opts.Name,
@@ -104,7 +105,7 @@ func (e *Elector) term(ctx context.Context, lead func(ctx context.Context)) erro
 			OnStartedLeading: func(lctx context.Context) {
 				defer close(done)
 				e.setLeading(lctx, true)
-				lead(lctx)
+				lead(leader.WithTermCheck(lctx, func() error { return termCheck(le, e.opts) }))
 			},
 			OnStoppedLeading: func() {},
 			OnNewLeader: func(id string) {
@@ -120,6 +121,16 @@ func (e *Elector) term(ctx context.Context, lead func(ctx context.Context)) erro
 		e.setLeading(ctx, false)
 		e.log.Info("leadership ended", "cancelled", ctx.Err() != nil)
 		<-done // client-go starts lead in its own goroutine and does not wait for it
+	}
+	return nil
+}
+
+// termCheck is leader.CheckTerm for a term won here: over once the last renewal client-go
+// observed is RenewDeadline old, as the store elector counts it (client-go's own timer cancels the
+// term context then too, but after a pause of the whole process that timer may fire late).
+func termCheck(le *leaderelection.LeaderElector, o leader.Options) error {
+	if err := le.Check(o.RenewDeadline - o.LeaseDuration); err != nil {
+		return fmt.Errorf("%w: %w", leader.ErrTermOver, err)
 	}
 	return nil
 }
