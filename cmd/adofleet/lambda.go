@@ -18,6 +18,8 @@ import (
 
 	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/controller"
+	"github.com/adofleet/adofleet/internal/notify"
+	"github.com/adofleet/adofleet/internal/provider"
 )
 
 // Environment variables `adofleet lambda` reads.
@@ -48,7 +50,9 @@ func newLambdaCmd() *cobra.Command {
 ` + envLambdaHandler + `=reconcile|checks|sqs, or, when unset, by the event's shape: an EventBridge
 scheduled event reconciles every pool (and answers the waiting checks), an API Gateway request
 (REST or HTTP API) or a function URL request is the checks webhook, an SQS batch carries
-lifecycle events.
+lifecycle events. With notify routes in the config, every invocation but a checks one delivers
+the notifications due before it returns; what it cannot send waits in the store for a later
+invocation.
 
 The config is read from $` + envLambdaConfigYAML + ` (inline YAML) or the file $` + envLambdaConfig + `
 (default ` + defaultLambdaConfig + `); it is loaded and its secrets resolved once per execution
@@ -103,6 +107,8 @@ type lambdaHandler struct {
 	chk  lambdaChecks   // the checks handler's part (checks_lambda.go)
 	// vmConfigured: vmResources is set, so the scheduled function reconciles VM resources too.
 	vmConfigured bool
+	// notifyTune adjusts the Notifier's options (tests: its clock); nil in production.
+	notifyTune []func(*notify.Options)
 }
 
 func newLambdaHandler(kind string, load func() (*config.Config, error), logOut io.Writer) (*lambdaHandler, error) {
@@ -115,7 +121,9 @@ func newLambdaHandler(kind string, load func() (*config.Config, error), logOut i
 	return &lambdaHandler{kind: kind, loadConfig: load, logOut: logOut}, nil
 }
 
-// Invoke dispatches one raw event to its handler.
+// Invoke dispatches one raw event to its handler. Before it returns, whatever the outcome, the
+// events the invocation published are delivered (lambda_notify.go): the execution environment is
+// frozen once it returns, so nothing may be left running.
 func (h *lambdaHandler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
 	kind := h.kind
 	if kind == "" {
@@ -124,6 +132,7 @@ func (h *lambdaHandler) Invoke(ctx context.Context, payload json.RawMessage) (an
 			return nil, err
 		}
 	}
+	defer h.deliverNotifications(ctx, kind)
 	switch kind {
 	case handlerReconcile:
 		var ev events.EventBridgeEvent
@@ -244,22 +253,18 @@ func (h *lambdaHandler) controller(ctx context.Context) (*controller.Controller,
 		return nil, nil, err
 	}
 	cfg, log, reg, b := e.cfg, e.log, e.reg, e.base
-	providers, err := buildProviders(cfg, b.ac, b.secrets, reg, log)
+	providers, err := buildProviders(cfg, b.ac, b.secrets, reg, log, provider.WithThrottleHook(e.events.providerThrottled))
 	if err != nil {
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
 	// The pending check requests are demand and the callbacker answers them here; the checks
-	// function only records them. No notifications in Lambda yet: no events publisher.
-	chk, err := openChecks(ctx, cfg, b.secrets, b.client, b.store, nil, reg, log)
+	// function only records them. The controller, the callbacker and the providers' throttle
+	// hook publish to e.events, as in serve.
+	chk, err := openChecks(ctx, cfg, b.secrets, b.client, b.store, e.events, reg, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
-	copts := controller.Options{
-		ControllerID: cfg.Controller.ID, OrgURL: cfg.Organization.URL, ADO: b.client,
-		Providers: providers, Store: b.store, Pools: poolConfigs(cfg),
-		AgentToken: b.creds.agent.Reveal, Resync: cfg.Controller.Resync.D(),
-		Logger: log, Registerer: reg,
-	}
+	copts := newControllerOptions(cfg, b, providers, e.events, reg, log)
 	chk.controllerOptions(&copts)
 	ctrl, err := controller.New(copts)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/adofleet/adofleet/internal/config"
+	"github.com/adofleet/adofleet/internal/notify"
 )
 
 // lambdaEnv is what an execution environment builds once and every handler in it shares: the
@@ -20,6 +21,12 @@ type lambdaEnv struct {
 	log  *slog.Logger
 	reg  *prometheus.Registry
 	base *base
+	opts baseOptions // what base was opened with (connectADO uses them too)
+	// events is what every producer publishes to, as in serve: it writes to the outbox through
+	// notifier (nil with no notify route), which each invocation delivers from before it returns
+	// (lambda_notify.go).
+	events   *eventSink
+	notifier *notify.Notifier
 }
 
 // lambdaEnvCache builds the lambdaEnv on the first invocation; a failed build is retried by the
@@ -55,13 +62,27 @@ func (h *lambdaHandler) env(ctx context.Context, needADO bool, check func(*confi
 			return nil, fmt.Errorf("lambda: %w", err)
 		}
 		reg := newRegistry()
+		events := newEventSink(log)
 		opts := lambdaBase
 		opts.storeOnly = !needADO
+		opts.onThrottle = events.adoThrottled
 		b, err := openBase(ctx, cfg, opts, reg, log)
 		if err != nil {
 			return nil, fmt.Errorf("lambda: %w", err)
 		}
-		c.env = &lambdaEnv{cfg: cfg, log: log, reg: reg, base: b}
+		n, err := newNotifier(cfg, b.store, b.secrets, reg, log, h.notifyTune...)
+		if err != nil {
+			_ = b.store.Close()
+			return nil, fmt.Errorf("lambda: %w", err)
+		}
+		if n != nil {
+			events.set(n)
+			if needADO {
+				// Not in the checks function, which never delivers: its answer must not wait.
+				checkNotifySecrets(ctx, cfg.NotifyRoutes(), b.secrets, log)
+			}
+		}
+		c.env = &lambdaEnv{cfg: cfg, log: log, reg: reg, base: b, opts: opts, events: events, notifier: n}
 		return c.env, nil
 	}
 	if check != nil {
@@ -70,7 +91,7 @@ func (h *lambdaHandler) env(ctx context.Context, needADO bool, check func(*confi
 		}
 	}
 	if needADO && c.env.base.client == nil {
-		if err := c.env.base.connectADO(ctx, c.env.cfg, lambdaBase, c.env.reg, c.env.log); err != nil {
+		if err := c.env.base.connectADO(ctx, c.env.cfg, c.env.opts, c.env.reg, c.env.log); err != nil {
 			return nil, fmt.Errorf("lambda: %w", err)
 		}
 	}

@@ -18,26 +18,41 @@ import (
 // producers publish to, and stop, which ends delivery (messages not sent yet stay in the outbox
 // for the next start). With no route configured it returns notify.Discard.
 func openNotify(ctx context.Context, cfg *config.Config, st store.Store, secrets notify.Secrets, reg prometheus.Registerer, log *slog.Logger) (notify.Publisher, func(), error) {
-	routes := cfg.NotifyRoutes()
-	if len(routes) == 0 {
-		return notify.Discard, func() {}, nil
+	n, err := newNotifier(cfg, st, secrets, reg, log)
+	if err != nil || n == nil {
+		return notify.Discard, func() {}, err
 	}
-	n, err := notify.New(notify.Options{
-		Routes: routes, Outbox: st, Secrets: secrets, Logger: log, Registerer: reg,
-		SecretTTL: cfg.Organization.SecretTTL.D(),
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("notify: %w", err)
-	}
-	checkNotifySecrets(ctx, routes, secrets, log)
+	checkNotifySecrets(ctx, cfg.NotifyRoutes(), secrets, log)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = n.Run(runCtx) // returns runCtx's error
 	}()
-	log.Info("notifications on", "routes", len(routes))
 	return n, func() { cancel(); <-done }, nil
+}
+
+// newNotifier builds the Notifier over the store's outbox, nil with no route configured; serve
+// runs its delivery loop (openNotify), Lambda one round per invocation (lambda_notify.go). tune,
+// if set, adjusts the options (a test's clock). Nothing is resolved yet.
+func newNotifier(cfg *config.Config, st store.Store, secrets notify.Secrets, reg prometheus.Registerer, log *slog.Logger, tune ...func(*notify.Options)) (*notify.Notifier, error) {
+	routes := cfg.NotifyRoutes()
+	if len(routes) == 0 {
+		return nil, nil
+	}
+	opts := notify.Options{
+		Routes: routes, Outbox: st, Secrets: secrets, Logger: log, Registerer: reg,
+		SecretTTL: cfg.Organization.SecretTTL.D(),
+	}
+	for _, f := range tune {
+		f(&opts)
+	}
+	n, err := notify.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	log.Info("notifications on", "routes", len(routes))
+	return n, nil
 }
 
 // checkNotifySecrets resolves each route's secrets once at start-up. A failure is a warning, not

@@ -12,6 +12,7 @@ import (
 
 	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/controller"
+	"github.com/adofleet/adofleet/internal/notify"
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/provider/local"
 	"github.com/adofleet/adofleet/internal/scaler"
@@ -81,14 +82,7 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer chk.close()
-	copts := controller.Options{
-		ControllerID: cfg.Controller.ID, OrgURL: cfg.Organization.URL, ADO: client,
-		Providers: providers, Store: st, Pools: poolConfigs(cfg),
-		AgentToken: b.creds.agent.Reveal, Resync: cfg.Controller.Resync.D(), WakeInterval: cfg.Controller.WakeInterval.D(),
-		Logger: log, Registerer: reg, Events: events,
-		JobWaitThreshold:   cfg.NotifyThresholds().JobWait.D(),
-		PoolAtMaxThreshold: cfg.NotifyThresholds().PoolAtMax.D(),
-	}
+	copts := newControllerOptions(cfg, b, providers, events, reg, log)
 	chk.controllerOptions(&copts)
 	ctrl, err := controller.New(copts)
 	if err != nil {
@@ -163,8 +157,8 @@ func readiness(ctrl *controller.Controller) func() error {
 
 // buildProviders registers the configured providers; ac is nil when no AWS part is configured,
 // and secrets resolves the providers' secret references (the aci registry password).
-func buildProviders(cfg *config.Config, ac *aws.Config, secrets *secret.Registry, reg prometheus.Registerer, log *slog.Logger) (*provider.Registry, error) {
-	providers, _, err := buildProvidersWithStop(cfg, ac, secrets, reg, log)
+func buildProviders(cfg *config.Config, ac *aws.Config, secrets *secret.Registry, reg prometheus.Registerer, log *slog.Logger, instrument ...provider.InstrumentOption) (*provider.Registry, error) {
+	providers, _, err := buildProvidersWithStop(cfg, ac, secrets, reg, log, instrument...)
 	return providers, err
 }
 
@@ -208,6 +202,19 @@ func buildProvidersWithStop(cfg *config.Config, ac *aws.Config, secrets *secret.
 		return nil, stop, err
 	}
 	return providers, stop, nil
+}
+
+// newControllerOptions is the controller's wiring serve and the Lambda reconcile function share:
+// b's client and store, the providers, and the events every cycle publishes.
+func newControllerOptions(cfg *config.Config, b *base, providers *provider.Registry, events notify.Publisher, reg prometheus.Registerer, log *slog.Logger) controller.Options {
+	return controller.Options{
+		ControllerID: cfg.Controller.ID, OrgURL: cfg.Organization.URL, ADO: b.client,
+		Providers: providers, Store: b.store, Pools: poolConfigs(cfg),
+		AgentToken: b.creds.agent.Reveal, Resync: cfg.Controller.Resync.D(), WakeInterval: cfg.Controller.WakeInterval.D(),
+		Logger: log, Registerer: reg, Events: events,
+		JobWaitThreshold:   cfg.NotifyThresholds().JobWait.D(),
+		PoolAtMaxThreshold: cfg.NotifyThresholds().PoolAtMax.D(),
+	}
 }
 
 func poolConfigs(cfg *config.Config) []controller.PoolConfig {

@@ -85,7 +85,7 @@ func (h *lambdaHandler) vmConsumer(ctx context.Context) (*vmresource.Consumer, *
 		return nil, nil, err
 	}
 	cfg, log := e.cfg, e.log
-	parts, err := newVMResources(cfg, e.base.ac, e.base.client, e.base.store, nil, false, e.reg, log)
+	parts, err := newVMResources(cfg, e.base.ac, e.base.client, e.base.store, e.events, false, e.reg, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
