@@ -18,6 +18,7 @@ import (
 
 	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/controller"
+	"github.com/adofleet/adofleet/internal/housekeep"
 	"github.com/adofleet/adofleet/internal/notify"
 	"github.com/adofleet/adofleet/internal/provider"
 )
@@ -107,6 +108,11 @@ type lambdaHandler struct {
 	chk  lambdaChecks   // the checks handler's part (checks_lambda.go)
 	// vmConfigured: vmResources is set, so the scheduled function reconciles VM resources too.
 	vmConfigured bool
+	// housekeeping prunes a sqlite or postgres store (nil with DynamoDB's TTL) once per
+	// store.housekeeping.interval, checked on each scheduled reconcile of this environment.
+	housekeeping     *housekeep.Housekeeper
+	housekeepingLast time.Time
+	housekeepingGap  time.Duration
 	// notifyTune adjusts the Notifier's options (tests: its clock); nil in production.
 	notifyTune []func(*notify.Options)
 }
@@ -229,6 +235,7 @@ func (h *lambdaHandler) Reconcile(ctx context.Context, ev events.EventBridgeEven
 			errs = append(errs, fmt.Errorf("check callbacks: %w", err))
 		}
 	}
+	h.houseKeep(ctx, time.Now())
 	if h.vmConfigured {
 		rep, ran, err := h.reconcileVM(ctx, time.Now())
 		if ran {
@@ -270,7 +277,34 @@ func (h *lambdaHandler) controller(ctx context.Context) (*controller.Controller,
 	if err != nil {
 		return nil, nil, fmt.Errorf("lambda: controller: %w", err)
 	}
+	hk, err := housekeep.New(b.store, housekeep.Options{
+		DecisionsPerPool: cfg.Store.Housekeeping.DecisionsPerPool, CheckRetention: cfg.Store.Housekeeping.CheckRetention.D(),
+		Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("lambda: store.housekeeping: %w", err)
+	}
 	h.ctrl, h.chkw, h.log = ctrl, chk, log.With("component", "lambda")
 	h.vmConfigured = cfg.VMResources != nil
+	h.housekeeping, h.housekeepingGap = hk, cfg.Store.Housekeeping.Interval.D()
 	return h.ctrl, h.log, nil
+}
+
+// houseKeep runs a housekeeping pass when store.housekeeping.interval has passed since this
+// environment's last (its first reconcile runs one). Several environments may each run one: the
+// deletions are idempotent. A failure is logged and retried next time; it does not fail the
+// invocation, whose reconcile did its work.
+func (h *lambdaHandler) houseKeep(ctx context.Context, now time.Time) {
+	h.mu.Lock()
+	hk, due := h.housekeeping, h.housekeepingLast.IsZero() || now.Sub(h.housekeepingLast) >= h.housekeepingGap
+	if hk != nil && due {
+		h.housekeepingLast = now
+	}
+	h.mu.Unlock()
+	if hk == nil || !due {
+		return
+	}
+	if err := hk.Pass(ctx); err != nil {
+		h.log.Warn("store housekeeping failed; the next due reconcile tries again", "err", err)
+	}
 }
