@@ -63,9 +63,11 @@ type optTime struct {
 	Set bool
 }
 
-// UnmarshalJSON decodes a time or null (no time; encoding/json's convention for null).
+// UnmarshalJSON decodes a time or null (no time, as null sets a *time.Time to nil, also after a
+// repeated key set one).
 func (o *optTime) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
+		*o = optTime{}
 		return nil
 	}
 	if err := o.T.UnmarshalJSON(b); err != nil {

@@ -73,3 +73,23 @@ func TestOptTimeNull(t *testing.T) {
 		}
 	}
 }
+
+// A null after a repeated key clears the time the first set, as it clears a *time.Time.
+func TestLeanNullAfterRepeatedKey(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"count":1,"value":[{"requestId":7,"queueTime":"2026-11-24T12:00:00Z",
+		"assignTime":"2026-11-24T12:00:05Z","assignTime":null,"receiveTime":null,"receiveTime":"2026-11-24T12:00:09Z"}]}`)
+	var full listOf[JobRequest]
+	if err := json.Unmarshal(body, &full); err != nil {
+		t.Fatalf("json.Unmarshal: %v", err)
+	}
+	var lean listOf[leanJobRequest]
+	if err := unmarshalBody(body, &lean); err != nil {
+		t.Fatalf("unmarshalBody: %v", err)
+	}
+	got := jobRequests(lean.Value)
+	if len(got) != 1 || (got[0].AssignTime == nil) != (full.Value[0].AssignTime == nil) ||
+		got[0].ReceiveTime == nil || !got[0].ReceiveTime.Equal(*full.Value[0].ReceiveTime) {
+		t.Errorf("lean %+v, want the full decode's times %+v", got, full.Value)
+	}
+}
