@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/adofleet/adofleet/internal/ado"
+	"github.com/adofleet/adofleet/internal/promreg/promregtest"
 )
 
 // inBubble runs fn inside a synctest bubble with a client for f whose connections are not kept
@@ -341,33 +341,6 @@ func TestPerAttemptTimeout(t *testing.T) {
 // counter reads one counter series from reg; labels are name, value pairs.
 func counter(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if hasLabels(m, labels) {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
-}
-
-func hasLabels(m *dto.Metric, labels []string) bool {
-	want := map[string]string{}
-	for i := 0; i+1 < len(labels); i += 2 {
-		want[labels[i]] = labels[i+1]
-	}
-	got := 0
-	for _, lp := range m.GetLabel() {
-		if v, ok := want[lp.GetName()]; ok && v == lp.GetValue() {
-			got++
-		}
-	}
-	return got == len(want)
+	v, _ := promregtest.Value(t, reg, name, labels...)
+	return v
 }

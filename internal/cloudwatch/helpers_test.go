@@ -3,32 +3,18 @@ package cloudwatch_test
 import (
 	"testing"
 
+	"github.com/adofleet/adofleet/internal/promreg/promregtest"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// counter reads the counter name{labels} from reg.
+// counter reads the counter name{labels} from reg; a missing series fails the test.
 func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	v, ok := promregtest.Value(t, reg, name, promregtest.Pairs(labels)...)
+	if !ok {
+		t.Fatalf("metric %s%v not found", name, labels)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metric:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
-					continue metric
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("metric %s%v not found", name, labels)
-	return 0
+	return v
 }
 
 func published(t *testing.T, reg *prometheus.Registry) float64 {

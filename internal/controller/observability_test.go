@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/adofleet/adofleet/internal/promreg/promregtest"
 	"github.com/adofleet/adofleet/internal/store"
 )
 
@@ -95,26 +96,11 @@ func TestMetricsAndLogs(t *testing.T) {
 
 func find(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) *dto.Metric {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("Gather: %v", err)
+	m := promregtest.Find(t, reg, name, promregtest.Pairs(labels)...)
+	if m == nil {
+		t.Fatalf("metric %s%v not found", name, labels)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
-					continue next
-				}
-			}
-			return m
-		}
-	}
-	t.Fatalf("metric %s%v not found", name, labels)
-	return nil
+	return m
 }
 
 func gauge(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {

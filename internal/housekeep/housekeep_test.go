@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/adofleet/adofleet/internal/housekeep"
+	"github.com/adofleet/adofleet/internal/promreg/promregtest"
 	"github.com/adofleet/adofleet/internal/store"
 	"github.com/adofleet/adofleet/internal/store/sqlite"
 )
@@ -86,23 +87,8 @@ func TestPassPrunesSQLite(t *testing.T) {
 // counter reads the kind's series of a counter from the registry (0 if it has none).
 func counter(t *testing.T, reg *prometheus.Registry, name, kind string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("Gather: %v", err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "kind" && l.GetValue() == kind {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	v, _ := promregtest.Value(t, reg, name, "kind", kind)
+	return v
 }
 
 // fakePruner counts the passes and fails the ones failing says.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/adofleet/adofleet/internal/leader"
 	"github.com/adofleet/adofleet/internal/leader/leadertest"
+	"github.com/adofleet/adofleet/internal/promreg/promregtest"
 	"github.com/adofleet/adofleet/internal/store"
 	"github.com/adofleet/adofleet/internal/store/sqlite"
 )
@@ -244,23 +245,9 @@ func counter(t *testing.T, reg *prometheus.Registry, name, to string) float64 {
 // metric finds name's series for lease "ctl" (and to, if set).
 func metric(t *testing.T, reg *prometheus.Registry, name, to string) *dto.Metric {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("Gather: %v", err)
+	labels := []string{"lease", "ctl"}
+	if to != "" {
+		labels = append(labels, "to", to)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if (lp.GetName() == "lease" && lp.GetValue() != "ctl") || (to != "" && lp.GetName() == "to" && lp.GetValue() != to) {
-					continue series
-				}
-			}
-			return m
-		}
-	}
-	return nil
+	return promregtest.Find(t, reg, name, labels...)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/adofleet/adofleet/internal/leader"
 	"github.com/adofleet/adofleet/internal/leader/kubelease"
+	"github.com/adofleet/adofleet/internal/promreg/promregtest"
 )
 
 const ns = "adofleet"
@@ -170,23 +171,8 @@ func TestNewChecksItsArguments(t *testing.T) {
 // counter reads the counter name{to=to} from reg.
 func counter(t *testing.T, reg *prometheus.Registry, name, to string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "to" && l.GetValue() == to {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	v, _ := promregtest.Value(t, reg, name, "to", to)
+	return v
 }
 
 // withOptimisticConcurrency makes the fake clientset refuse a Lease update whose resourceVersion
