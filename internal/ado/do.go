@@ -3,8 +3,10 @@ package ado
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -234,8 +236,9 @@ func redacted(err error, secrets []string) error {
 // retryable decides whether a failed attempt may be tried again, and names the reason.
 func retryable(r request, res *response, err error) (reason string, ok bool) {
 	if res == nil || res.cut {
-		// No (whole) response: the request may or may not have reached ADO.
-		return "transport", r.idempotent
+		// No (whole) response: the request may or may not have reached ADO, unless the
+		// connection was never made, which no request can have crossed.
+		return "transport", r.idempotent || (res == nil && neverSent(err))
 	}
 	switch {
 	case res.status == http.StatusTooManyRequests:
@@ -248,4 +251,16 @@ func retryable(r request, res *response, err error) (reason string, ok bool) {
 		return "server_error", res.status == http.StatusServiceUnavailable && hasRetryAfter
 	}
 	return "", false
+}
+
+// neverSent reports whether err says no connection was made (a refused or timed-out dial, a name
+// that did not resolve), so that ADO cannot have received the request: even a POST that creates
+// something may then be sent again.
+func neverSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
 }

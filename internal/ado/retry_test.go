@@ -3,6 +3,7 @@ package ado_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -343,4 +344,37 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels ...stri
 	t.Helper()
 	v, _ := promregtest.Value(t, reg, name, labels...)
 	return v
+}
+
+// A POST whose connection was never made (the dial was refused) cannot have reached ADO, so it is
+// sent again; once a connection carried it, it is not (TestNonIdempotentRetries).
+func TestNotSentPostIsRetried(t *testing.T) {
+	t.Parallel()
+	f := newFakeADO(t, func(w http.ResponseWriter, r *http.Request, n int) { w.WriteHeader(http.StatusNoContent) })
+	reg := prometheus.NewRegistry()
+	var dials atomic.Int64
+	inBubble(t, f, func(o *ado.Options) {
+		o.MaxRetries = 2
+		o.Registerer = reg
+		var d net.Dialer
+		o.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if dials.Add(1) == 1 {
+					return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("connection refused")}
+				}
+				return d.DialContext(ctx, network, addr)
+			}}}
+	}, func(t *testing.T, c *ado.Client) {
+		plan := ado.PlanRef{PlanURL: f.URL + "/fabrikam/", ProjectID: "p", HubName: "checks", PlanID: "plan",
+			JobID: "job", TaskInstanceID: "task", AuthToken: "tok"}
+		if err := c.PostJobEvent(t.Context(), plan, ado.JobEvent{Name: "TaskCompleted", JobID: "job", TaskID: "task", Result: "succeeded"}); err != nil {
+			t.Fatalf("PostJobEvent after a refused dial: %v", err)
+		}
+		if got := len(f.requests()); got != 1 {
+			t.Errorf("ADO received %d requests, want 1", got)
+		}
+		if got := counter(t, reg, "adofleet_ado_retries_total", "call", "PostJobEvent", "reason", "transport"); got != 1 {
+			t.Errorf("retries_total{PostJobEvent, transport} = %v, want 1", got)
+		}
+	})
 }
