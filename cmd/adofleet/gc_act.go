@@ -35,14 +35,14 @@ type gcRun struct {
 // gcPoolRun is one pool's part of a run.
 type gcPoolRun struct {
 	*gcRun
-	v    *gcView
+	v    *poolView
 	prov provider.Provider
 }
 
 // pool observes, plans and acts on one pool. Each step's failure is reported and counted; the
 // other steps still run.
 func (g *gcRun) pool(ctx context.Context, name, controllerID string, prov provider.Provider) {
-	v, err := observeGC(ctx, g.client, prov, g.st, name, controllerID)
+	v, err := observePool(ctx, g.client, prov, g.st, name, controllerID)
 	if err != nil {
 		g.sum.failed++
 		fmt.Fprintf(g.out, "%s: read the pool: failed: %v\n", name, err)
@@ -68,7 +68,7 @@ func (p *gcPoolRun) step(ctx context.Context, s gcStep) {
 		fmt.Fprintln(p.out, line)
 		return
 	}
-	if p.o.dryRun {
+	if p.o.dryRun() {
 		p.count(s)
 		fmt.Fprintln(p.out, line+": dry run")
 		return

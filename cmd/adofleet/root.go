@@ -26,7 +26,7 @@ Start with "adofleet demo": everything embedded, no cloud account and no ADO org
 	}
 	root.AddCommand(newDemoCmd(), newServeCmd(), newValidateCmd(), newAgentSimCmd(), newLambdaCmd())
 	root.AddCommand(newUserDataCmd(), newVMResourcesCmd())
-	root.AddCommand(newGCCmd())
+	root.AddCommand(newGCCmd(), newStatusCmd())
 	root.AddCommand(newSimulateCmd(), newTraceCmd())
 	return root
 }
