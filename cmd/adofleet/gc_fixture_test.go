@@ -100,18 +100,7 @@ pools:
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.lp, err = local.New(local.Options{
-		Command: []string{exe, "agent-sim"}, WorkDir: filepath.Join(f.h.dir, "agents"),
-		Controller: gcController, Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = f.lp.Close(cctx)
-	})
+	f.lp = f.localProvider(t, exe, "agent-sim")
 	// The busy agent first, alone, so that it is the one that takes the job.
 	f.launch(t, ctx, gcBusy)
 	if _, err := f.h.org.QueueJob("build", adosim.JobSpec{Duration: time.Hour}); err != nil {
@@ -162,18 +151,7 @@ func (f *gcFixture) launch(t *testing.T, ctx context.Context, name string) {
 // local provider on the same work directory runs it, as a controller's earlier run would have.
 func (f *gcFixture) launchOrphan(t *testing.T, ctx context.Context) {
 	t.Helper()
-	lp, err := local.New(local.Options{
-		Command: []string{"sleep", "3600"}, WorkDir: filepath.Join(f.h.dir, "agents"),
-		Controller: gcController, Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = lp.Close(cctx)
-	})
+	lp := f.localProvider(t, "sleep", "3600")
 	insts, err := lp.Launch(ctx, provider.LaunchRequest{
 		Token: "gc-" + gcOrphan, Pool: "build", Agents: []provider.AgentSpec{{Name: gcOrphan}},
 		Tags: map[string]string{provider.TagPool: "build", provider.TagController: gcController, provider.TagAgent: gcOrphan},
@@ -283,4 +261,23 @@ func sortedNames(names ...string) []string {
 	out := slices.Clone(names)
 	slices.Sort(out)
 	return out
+}
+
+// localProvider is a local provider running command on the fixture's work directory, as the
+// controller's does; it is closed when the test ends.
+func (f *gcFixture) localProvider(t *testing.T, command ...string) *local.Provider {
+	t.Helper()
+	lp, err := local.New(local.Options{
+		Command: command, WorkDir: filepath.Join(f.h.dir, "agents"),
+		Controller: gcController, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = lp.Close(cctx)
+	})
+	return lp
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -194,42 +192,5 @@ func TestGCRefusesWhileAControllerLeads(t *testing.T) {
 	}
 	if !f.alive(t, ctx, gcIdle) {
 		t.Error("a refused gc terminated an instance")
-	}
-}
-
-func TestGCUsageErrors(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	good := filepath.Join(dir, "good.yaml")
-	cfg := "organization:\n  url: https://dev.azure.com/x\n  pat: env:ADOFLEET_TEST_UNSET_GC_PAT\nproviders:\n  local:\n    command: [/bin/true]\npools:\n  - name: build\n    provider: local\n    max: 1\n"
-	if err := os.WriteFile(good, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bad := filepath.Join(dir, "bad.yaml")
-	if err := os.WriteFile(bad, []byte("pools: []\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name    string
-		args    []string
-		mention string
-	}{
-		{"unknown pool", []string{"gc", "-c", good, "--pool", "build", "--pool", "nosuch"}, `"nosuch"`},
-		{"invalid config", []string{"gc", "-c", bad}, "bad.yaml"},
-		{"unknown flag", []string{"gc", "-c", good, "--purge"}, "--purge"},
-		{"the old --dry-run", []string{"gc", "-c", good, "--dry-run"}, "dry run by default"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, _, err := runCLI(context.Background(), tt.args...)
-			var ec exitCodeError
-			if !asExit(err, &ec) || ec.code != 2 {
-				t.Fatalf("err = %v, want exit code 2", err)
-			}
-			if !strings.Contains(err.Error(), tt.mention) {
-				t.Errorf("err = %v, want it to name %s", err, tt.mention)
-			}
-		})
 	}
 }

@@ -321,11 +321,13 @@ func TestStatusNoStoreFile(t *testing.T) {
 	}
 }
 
-func TestStatusUsageErrors(t *testing.T) {
+// TestPoolCommandUsageErrors: gc and status exit 2, naming what is wrong, for a bad config, an
+// unknown pool and bad flags.
+func TestPoolCommandUsageErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
-	cfg := "organization:\n  url: https://dev.azure.com/x\n  pat: env:ADOFLEET_TEST_UNSET_STATUS_PAT\nproviders:\n  local:\n    command: [/bin/true]\npools:\n  - name: build\n    provider: local\n    max: 1\n"
+	cfg := "organization:\n  url: https://dev.azure.com/x\n  pat: env:ADOFLEET_TEST_UNSET_POOLCMD_PAT\nproviders:\n  local:\n    command: [/bin/true]\npools:\n  - name: build\n    provider: local\n    max: 1\n"
 	if err := os.WriteFile(good, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -338,11 +340,15 @@ func TestStatusUsageErrors(t *testing.T) {
 		args    []string
 		mention string
 	}{
-		{"unknown pool", []string{"status", "-c", good, "--pool", "nosuch"}, `"nosuch"`},
-		{"invalid config", []string{"status", "-c", bad}, "bad.yaml"},
-		{"unknown output", []string{"status", "-c", good, "-o", "yaml"}, `"yaml"`},
-		{"negative decisions", []string{"status", "-c", good, "--decisions", "-1"}, "--decisions"},
-		{"unknown flag", []string{"status", "-c", good, "--apply"}, "--apply"},
+		{"gc: unknown pool", []string{"gc", "-c", good, "--pool", "build", "--pool", "nosuch"}, `"nosuch"`},
+		{"gc: invalid config", []string{"gc", "-c", bad}, "bad.yaml"},
+		{"gc: unknown flag", []string{"gc", "-c", good, "--purge"}, "--purge"},
+		{"gc: the old --dry-run", []string{"gc", "-c", good, "--dry-run"}, "dry run by default"},
+		{"status: unknown pool", []string{"status", "-c", good, "--pool", "nosuch"}, `"nosuch"`},
+		{"status: invalid config", []string{"status", "-c", bad}, "bad.yaml"},
+		{"status: unknown output", []string{"status", "-c", good, "-o", "yaml"}, `"yaml"`},
+		{"status: negative decisions", []string{"status", "-c", good, "--decisions", "-1"}, "--decisions"},
+		{"status: unknown flag", []string{"status", "-c", good, "--apply"}, "--apply"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
