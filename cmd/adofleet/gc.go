@@ -63,10 +63,9 @@ Exit code 0 when everything asked succeeded; 1 when an action failed (the others
 controller holds the lease; 2 for a bad config or flag, such as a --pool that is not configured.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path)
+			cfg, err := loadCommandConfig(cmd, path)
 			if err != nil {
-				fmt.Fprintln(cmd.ErrOrStderr(), err)
-				return exitCodeError{code: 2, err: fmt.Errorf("%s is not valid (run adofleet validate -c %s)", path, path)}
+				return err
 			}
 			if err := checkPoolNames(cfg, o.pools); err != nil {
 				return exitCodeError{code: 2, err: err}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/adofleet/adofleet/internal/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -51,4 +53,15 @@ func newLogger(w io.Writer, level string, json bool) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// loadCommandConfig is loadConfig for a command: a config that does not load is printed with every
+// error to the command's stderr and ends it with exit code 2.
+func loadCommandConfig(cmd *cobra.Command, path string) (*config.Config, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), err)
+		return nil, exitCodeError{code: 2, err: fmt.Errorf("%s is not valid (run adofleet validate -c %s)", path, path)}
+	}
+	return cfg, nil
 }

@@ -30,10 +30,9 @@ with the dashboard, /metrics, /healthz and /readyz on web.listen. It stops clean
 SIGTERM, leaving running agents to finish their jobs (they are found again by tag on the next start).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path)
+			cfg, err := loadCommandConfig(cmd, path)
 			if err != nil {
-				fmt.Fprintln(cmd.ErrOrStderr(), err)
-				return exitCodeError{code: 2, err: fmt.Errorf("%s is not valid (run adofleet validate -c %s)", path, path)}
+				return err
 			}
 			logger, err := newLogger(cmd.ErrOrStderr(), cfg.Controller.LogLevel, jsonLogs)
 			if err != nil {

@@ -67,10 +67,9 @@ printed, and the pool's "error" says why); 2 for a bad config or flag, such as a
 			if o.decisions < 0 {
 				return exitCodeError{code: 2, err: fmt.Errorf("--decisions %d: want 0 or more", o.decisions)}
 			}
-			cfg, err := loadConfig(path)
+			cfg, err := loadCommandConfig(cmd, path)
 			if err != nil {
-				fmt.Fprintln(cmd.ErrOrStderr(), err)
-				return exitCodeError{code: 2, err: fmt.Errorf("%s is not valid (run adofleet validate -c %s)", path, path)}
+				return err
 			}
 			if err := checkPoolNames(cfg, o.pools); err != nil { // observe_pool.go
 				return exitCodeError{code: 2, err: err}

@@ -67,10 +67,9 @@ func newTraceExportCmd() *cobra.Command {
 agent took them) are left out.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path)
+			cfg, err := loadCommandConfig(cmd, path)
 			if err != nil {
-				fmt.Fprintln(cmd.ErrOrStderr(), err)
-				return exitCodeError{code: 2, err: fmt.Errorf("%s is not valid (run adofleet validate -c %s)", path, path)}
+				return err
 			}
 			if pool == "" {
 				return exitCodeError{code: 2, err: fmt.Errorf("--pool is required")}

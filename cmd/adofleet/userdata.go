@@ -120,10 +120,9 @@ with AWS Tools for PowerShell.`,
   adofleet userdata -c adofleet.yaml --environment production --os windows --base64`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path)
+			cfg, err := loadCommandConfig(cmd, path)
 			if err != nil {
-				fmt.Fprintln(cmd.ErrOrStderr(), err)
-				return exitCodeError{code: 2, err: fmt.Errorf("%s is not valid (run adofleet validate -c %s)", path, path)}
+				return err
 			}
 			env, err := userDataEnvironment(cfg, project, envName)
 			if err != nil {

@@ -180,10 +180,9 @@ missing from its Environment. With --dry-run (or vmResources.dryRun) it only pri
 do. The exit code is 1 when part of the reconcile failed (the report says which).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path)
+			cfg, err := loadCommandConfig(cmd, path)
 			if err != nil {
-				fmt.Fprintln(cmd.ErrOrStderr(), err)
-				return exitCodeError{code: 2, err: fmt.Errorf("%s is not valid (run adofleet validate -c %s)", path, path)}
+				return err
 			}
 			if cfg.VMResources == nil {
 				return exitCodeError{code: 2, err: fmt.Errorf("%s has no vmResources section", path)}
