@@ -17,6 +17,7 @@ import (
 	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/adosim"
 	"github.com/adofleet/adofleet/internal/controller"
+	"github.com/adofleet/adofleet/internal/housekeep"
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/provider/local"
 	"github.com/adofleet/adofleet/internal/scaler"
@@ -147,8 +148,11 @@ type demo struct {
 	prov   provider.Provider
 	store  store.Store
 	faults *demoFaults // nil without --faults
-	tally  jobTally
-	closer []func()
+	// housekeeping keeps the demo's store from growing with every decision of an open-ended run
+	// (a soak makes about two a job), as serve's does.
+	housekeeping *housekeep.Housekeeper
+	tally        jobTally
+	closer       []func()
 }
 
 func (d *demo) close() {
@@ -222,6 +226,10 @@ func startDemo(ctx context.Context, o demoOptions, log *slog.Logger) (*demo, err
 	}
 	d.store = st
 	d.closer = append(d.closer, func() { _ = st.Close() })
+	if d.housekeeping, err = housekeep.New(st, housekeep.Options{Interval: demoHousekeepEvery, FirstDelay: demoHousekeepEvery,
+		Logger: log, Registerer: reg}); err != nil {
+		return d, fmt.Errorf("store housekeeping: %w", err)
+	}
 
 	exe, err := os.Executable()
 	if err != nil {
@@ -276,6 +284,10 @@ func startDemo(ctx context.Context, o demoOptions, log *slog.Logger) (*demo, err
 	log.Info("demo started", "simulator", sim.URL, "pool", demoPool, "max", o.max, "rate_per_s", o.rate, "state_dir", dir, "faults", d.faults != nil)
 	return d, nil
 }
+
+// demoHousekeepEvery is the demo's store.housekeeping.interval: shorter than serve's hour, since
+// a demo runs minutes to hours.
+const demoHousekeepEvery = 10 * time.Minute
 
 func randomToken() string {
 	b := make([]byte, 20)

@@ -20,6 +20,11 @@ func (d *demo) run(ctx context.Context, out io.Writer) error {
 	defer cancelRun()
 	ctrlDone := make(chan error, 1)
 	go func() { ctrlDone <- d.ctrl.Run(runCtx) }()
+	if d.housekeeping != nil {
+		hkDone := make(chan struct{})
+		go func() { defer close(hkDone); _ = d.housekeeping.Run(runCtx) }()
+		defer func() { cancelRun(); <-hkDone }()
+	}
 
 	gen, err := adosim.NewGenerator(d.org, adosim.GeneratorOptions{
 		Pool: demoPool, Rate: d.opts.rate, Durations: adosim.Uniform(d.opts.minDuration, d.opts.maxDuration),
