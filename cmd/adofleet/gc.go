@@ -182,6 +182,21 @@ func gcApplyCommand(path string, o gcOptions) string {
 	return strings.Join(append(args, "--apply"), " ")
 }
 
+// checkPoolNames fails on a --pool the config does not have, naming it and the configured ones
+// (gc and status).
+func checkPoolNames(cfg *config.Config, names []string) error {
+	var known []string
+	for _, p := range cfg.Pools {
+		known = append(known, p.Name)
+	}
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			return fmt.Errorf("--pool %q: no such pool in the config (pools: %s)", n, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
 // shellQuote quotes s for a POSIX shell when it holds anything but plain path characters.
 func shellQuote(s string) string {
 	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=+@") == "" {

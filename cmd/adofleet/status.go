@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/adofleet/adofleet/internal/config"
+	"github.com/adofleet/adofleet/internal/controller/fleetops"
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/store"
 )
@@ -71,7 +72,7 @@ printed, and the pool's "error" says why); 2 for a bad config or flag, such as a
 			if err != nil {
 				return err
 			}
-			if err := checkPoolNames(cfg, o.pools); err != nil { // observe_pool.go
+			if err := checkPoolNames(cfg, o.pools); err != nil { // gc.go
 				return exitCodeError{code: 2, err: err}
 			}
 			log, err := newLogger(cmd.ErrOrStderr(), cfg.Controller.LogLevel, jsonLogs)
@@ -94,7 +95,7 @@ printed, and the pool's "error" says why); 2 for a bad config or flag, such as a
 
 // statusStore is the part of the store status reads.
 type statusStore interface {
-	recordReader
+	fleetops.RecordLister
 	ListDecisions(ctx context.Context, pool string, limit int) ([]store.Decision, error)
 }
 
@@ -167,13 +168,13 @@ func runStatus(ctx context.Context, cfg *config.Config, o statusOptions, out io.
 // readStatusPool observes one pool and adds its recent decisions; what failed is in Error.
 func readStatusPool(ctx context.Context, p config.Pool, controllerID string, b *base, providers *provider.Registry, st statusStore, o statusOptions, now time.Time) statusPool {
 	failed := func(err error) statusPool {
-		return statusPool{Name: p.Name, Provider: p.Provider, Max: p.Max, Error: err.Error(), Rows: []statusRow{}, Decisions: []statusDecision{}}
+		return statusPool{Name: p.Name, Provider: p.Provider, Max: p.Max, Error: err.Error(), Rows: []fleetops.Row{}, Decisions: []statusDecision{}}
 	}
 	prov, err := providers.Get(p.Provider)
 	if err != nil {
 		return failed(fmt.Errorf("provider: %w", err))
 	}
-	v, err := observePool(ctx, b.client, prov, st, p.Name, controllerID) // observe_pool.go
+	v, err := fleetops.Observe(ctx, fleetops.Deps{ADO: b.client, Provider: prov, Store: st, ControllerID: controllerID}, p.Name)
 	if err != nil {
 		return failed(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/adofleet/adofleet/internal/controller/fleetops"
 )
 
 // writeStatusJSON prints the document, indented, as one JSON value.
@@ -67,7 +69,7 @@ func writePoolTable(w io.Writer, p statusPool, now time.Time, all bool) error {
 }
 
 // adoCell is the agent's status in Azure DevOps: "online", "offline, disabled", or "-".
-func adoCell(r statusRow) string {
+func adoCell(r fleetops.Row) string {
 	if r.Status == "" {
 		return "-"
 	}
@@ -78,7 +80,7 @@ func adoCell(r statusRow) string {
 }
 
 // jobCell is "request 4182 for 3m2s" when the agent is busy.
-func jobCell(r statusRow, now time.Time) string {
+func jobCell(r fleetops.Row, now time.Time) string {
 	if r.JobRequestID == 0 {
 		return "-"
 	}
@@ -89,7 +91,7 @@ func jobCell(r statusRow, now time.Time) string {
 }
 
 // instanceCell is "ID STATE AGE" (age since launch when known).
-func instanceCell(r statusRow, now time.Time) string {
+func instanceCell(r fleetops.Row, now time.Time) string {
 	if r.InstanceID == "" {
 		return "-"
 	}
@@ -101,7 +103,7 @@ func instanceCell(r statusRow, now time.Time) string {
 }
 
 // recordCell is "STATE AGE" (age since the record was created).
-func recordCell(r statusRow, now time.Time) string {
+func recordCell(r fleetops.Row, now time.Time) string {
 	if r.RecordState == "" {
 		return "-"
 	}

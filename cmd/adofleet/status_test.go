@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/adofleet/adofleet/internal/controller/fleetops"
 	"github.com/adofleet/adofleet/internal/store"
 )
 
@@ -59,7 +60,7 @@ type statusRowKey struct {
 	Flags                                          []string
 }
 
-func statusKeys(rows []statusRow) []statusRowKey {
+func statusKeys(rows []fleetops.Row) []statusRowKey {
 	var out []statusRowKey
 	for _, r := range rows {
 		out = append(out, statusRowKey{Kind: r.Kind, Name: r.Name, Status: r.Status, InstanceState: r.InstanceState,
@@ -71,16 +72,16 @@ func statusKeys(rows []statusRow) []statusRowKey {
 // wantStatusRows are the fixture's rows of pool "build"; orphanFlags are the orphan instance's.
 func wantStatusRows(all bool, orphanFlags ...string) []statusRowKey {
 	rows := []statusRowKey{
-		{Kind: rowPlaceholder, Name: gcPlaceholder, Status: "offline", Flags: []string{}},
-		{Kind: rowAgent, Name: gcBusy, Status: "online", InstanceState: "running", RecordState: "registered", Busy: true, Flags: []string{}},
-		{Kind: rowAgent, Name: gcIdle, Status: "online", InstanceState: "running", RecordState: "registered", Flags: []string{}},
-		{Kind: rowRecord, Name: statusLost, InstanceState: instanceGone, RecordState: "registered", Flags: []string{flagLost}},
-		{Kind: rowAgent, Name: gcOff1, Status: "offline", RecordState: "registered", Flags: []string{flagNoInstance, flagOffline}},
-		{Kind: rowAgent, Name: gcOff2, Status: "offline", RecordState: "registered", Flags: []string{flagNoInstance, flagOffline}},
-		{Kind: rowInstance, Name: gcOrphan, InstanceState: "running", RecordState: "launched", Flags: append([]string{}, orphanFlags...)},
+		{Kind: fleetops.RowPlaceholder, Name: gcPlaceholder, Status: "offline", Flags: []string{}},
+		{Kind: fleetops.RowAgent, Name: gcBusy, Status: "online", InstanceState: "running", RecordState: "registered", Busy: true, Flags: []string{}},
+		{Kind: fleetops.RowAgent, Name: gcIdle, Status: "online", InstanceState: "running", RecordState: "registered", Flags: []string{}},
+		{Kind: fleetops.RowRecord, Name: statusLost, InstanceState: fleetops.InstanceGone, RecordState: "registered", Flags: []string{fleetops.FlagLost}},
+		{Kind: fleetops.RowAgent, Name: gcOff1, Status: "offline", RecordState: "registered", Flags: []string{fleetops.FlagNoInstance, fleetops.FlagOffline}},
+		{Kind: fleetops.RowAgent, Name: gcOff2, Status: "offline", RecordState: "registered", Flags: []string{fleetops.FlagNoInstance, fleetops.FlagOffline}},
+		{Kind: fleetops.RowInstance, Name: gcOrphan, InstanceState: "running", RecordState: "launched", Flags: append([]string{}, orphanFlags...)},
 	}
 	if all {
-		rows = append(rows, statusRowKey{Kind: rowForeign, Name: gcForeign, Status: "offline", Flags: []string{flagOffline}})
+		rows = append(rows, statusRowKey{Kind: fleetops.RowForeign, Name: gcForeign, Status: "offline", Flags: []string{fleetops.FlagOffline}})
 	}
 	return rows
 }
@@ -149,7 +150,7 @@ func TestStatusShowsEachAgentAndChangesNothing(t *testing.T) {
 	if diff := cmp.Diff(wantStatusRows(false), statusKeys(build.Rows)); diff != "" {
 		t.Errorf("rows of build (-want +got):\n%s", diff)
 	}
-	wantCounts := statusCounts{RunningJobs: 1, Busy: 1, Idle: 1, Starting: 1, Offline: 2, Foreign: 1, Instances: 3}
+	wantCounts := fleetops.Counts{RunningJobs: 1, Busy: 1, Idle: 1, Starting: 1, Offline: 2, Foreign: 1, Instances: 3}
 	if diff := cmp.Diff(wantCounts, build.Counts); diff != "" {
 		t.Errorf("counts of build (-want +got):\n%s", diff)
 	}
@@ -223,7 +224,7 @@ func TestStatusShowsEachAgentAndChangesNothing(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(wantStatusRows(false, flagUnregistered), statusKeys(doc.Pools[0].Rows)); diff != "" {
+	if diff := cmp.Diff(wantStatusRows(false, fleetops.FlagUnregistered), statusKeys(doc.Pools[0].Rows)); diff != "" {
 		t.Errorf("rows an hour later (-want +got):\n%s", diff)
 	}
 	if got := doc.Pools[0].Counts.Starting; got != 0 {
@@ -316,7 +317,7 @@ func TestStatusNoStoreFile(t *testing.T) {
 		t.Errorf("status created the store file %s", db)
 	}
 	// No records: the offline agents are not known to be adofleet's; the tagged instances are.
-	if got, want := doc.Pools[0].Counts, (statusCounts{RunningJobs: 1, Busy: 1, Idle: 1, Starting: 1, Foreign: 3, Instances: 3}); !cmp.Equal(got, want) {
+	if got, want := doc.Pools[0].Counts, (fleetops.Counts{RunningJobs: 1, Busy: 1, Idle: 1, Starting: 1, Foreign: 3, Instances: 3}); !cmp.Equal(got, want) {
 		t.Errorf("counts = %+v, want %+v", got, want)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package fleetops
 
 import (
 	"slices"
@@ -6,39 +6,42 @@ import (
 	"time"
 
 	"github.com/adofleet/adofleet/internal/ado"
-	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/controller"
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/store"
 )
 
-// statusVersion is the version of the JSON document; a change that is not additive bumps it.
-const statusVersion = 1
+// Row kinds.
+const (
+	RowAgent       = "agent"       // an agent adofleet created
+	RowPlaceholder = "placeholder" // the pool's placeholder agent
+	RowForeign     = "foreign"     // an agent adofleet did not create
+	RowInstance    = "instance"    // an instance of adofleet's whose agent is not in the pool
+	RowRecord      = "record"      // a store record with neither agent nor live instance
+)
 
-// statusDoc is what `adofleet status -o json` prints (docs/status.md documents every field).
-type statusDoc struct {
-	Version     int          `json:"version"`
-	GeneratedAt time.Time    `json:"generatedAt"`
-	Controller  string       `json:"controller"`
-	Pools       []statusPool `json:"pools"`
+// Flags: what looks wrong with a row.
+const (
+	FlagOffline      = "offline"      // an agent (not the placeholder) is offline
+	FlagNoInstance   = "no-instance"  // an agent of adofleet's with no live instance
+	FlagUnregistered = "unregistered" // a live instance with no agent past registrationTimeout
+	FlagLost         = "lost"         // a record whose agent and instance are both gone
+)
+
+// InstanceGone is the instance state of a record's instance the provider no longer lists.
+const InstanceGone = "gone"
+
+// PoolStatus is what status shows of one pool. Its JSON form is part of `adofleet status -o
+// json` (docs/status.md documents every field).
+type PoolStatus struct {
+	InADO  bool
+	Counts Counts
+	Rows   []Row // never nil; the placeholder first, then by name and instance id
 }
 
-// statusPool is one configured pool: its bounds, its counts, its rows and its recent history.
-type statusPool struct {
-	Name     string `json:"name"`
-	Provider string `json:"provider"`
-	Max      int    `json:"max"`
-	// InADO is false when Azure DevOps has no pool of that name (its instances are still listed).
-	InADO     bool             `json:"inAzureDevOps"`
-	Error     string           `json:"error,omitempty"` // why the pool (or part of it) could not be read
-	Counts    statusCounts     `json:"counts"`
-	Rows      []statusRow      `json:"rows"`
-	Decisions []statusDecision `json:"decisions"`
-}
-
-// statusCounts are the pool's numbers. The agent counts are adofleet's agents, placeholder
-// excluded; Foreign counts the pool's other agents.
-type statusCounts struct {
+// Counts are the pool's numbers. The agent counts are adofleet's agents, placeholder excluded;
+// Foreign counts the pool's other agents.
+type Counts struct {
 	QueuedJobs  int `json:"queuedJobs"`
 	RunningJobs int `json:"runningJobs"`
 	Busy        int `json:"busy"`
@@ -50,28 +53,8 @@ type statusCounts struct {
 	Instances   int `json:"instances"` // adofleet's live instances for the pool
 }
 
-// Row kinds.
-const (
-	rowAgent       = "agent"       // an agent adofleet created
-	rowPlaceholder = "placeholder" // the pool's placeholder agent
-	rowForeign     = "foreign"     // an agent adofleet did not create (--all)
-	rowInstance    = "instance"    // an instance of adofleet's whose agent is not in the pool
-	rowRecord      = "record"      // a store record with neither agent nor live instance
-)
-
-// Flags: what looks wrong with a row.
-const (
-	flagOffline      = "offline"      // an agent (not the placeholder) is offline
-	flagNoInstance   = "no-instance"  // an agent of adofleet's with no live instance
-	flagUnregistered = "unregistered" // a live instance with no agent past registrationTimeout
-	flagLost         = "lost"         // a record whose agent and instance are both gone
-)
-
-// instanceGone is the instance state of a record's instance the provider no longer lists.
-const instanceGone = "gone"
-
-// statusRow is one agent, instance or record of the pool.
-type statusRow struct {
+// Row is one agent, instance or record of the pool.
+type Row struct {
 	Kind            string     `json:"kind"`
 	Name            string     `json:"name"` // the agent's name (an instance's agent tag)
 	AgentID         int        `json:"agentId,omitempty"`
@@ -85,22 +68,15 @@ type statusRow struct {
 	RecordState     string     `json:"recordState,omitempty"` // launching, launched, registered, draining
 	RecordCreatedAt *time.Time `json:"recordCreatedAt,omitempty"`
 	RecordUpdatedAt *time.Time `json:"recordUpdatedAt,omitempty"`
-	Flags           []string   `json:"flags"`
+	Flags           []string   `json:"flags"` // never nil
 }
 
-// statusDecision is one entry of the pool's history, newest first.
-type statusDecision struct {
-	Time   time.Time `json:"time"`
-	Action string    `json:"action"`
-	Target string    `json:"target"`
-	Reason string    `json:"reason"`
-}
-
-// buildStatusPool turns one observation into the pool's rows and counts at now. Foreign agents
-// are counted, and listed only with all.
-func buildStatusPool(p config.Pool, v *poolView, now time.Time, all bool) statusPool {
-	sp := statusPool{Name: p.Name, Provider: p.Provider, Max: p.Max, InADO: v.poolID != 0, Rows: []statusRow{}, Decisions: []statusDecision{}}
-	c := &sp.Counts
+// Status turns v into the pool's rows and counts at now. An instance still without its agent
+// after registrationTimeout is flagged unregistered rather than counted as starting. Foreign
+// agents are counted and listed (RowForeign); the caller drops those rows if it lists them not.
+func Status(v *PoolView, now time.Time, registrationTimeout time.Duration) PoolStatus {
+	ps := PoolStatus{InADO: v.InADO(), Rows: []Row{}}
+	c := &ps.Counts
 	for i := range v.jobs {
 		switch j := &v.jobs[i]; {
 		case j.Finished():
@@ -111,8 +87,7 @@ func buildStatusPool(p config.Pool, v *poolView, now time.Time, all bool) status
 		}
 	}
 	c.Instances = len(v.insts)
-	timeout := p.RegistrationTimeout.D()
-	placeholder := controller.PlaceholderName(p.Name)
+	placeholder := controller.PlaceholderName(v.pool)
 	// What the agent rows already show: instances by id, records by name.
 	shownInst, shownRec := map[string]bool{}, map[string]bool{}
 	for i := range v.agents {
@@ -120,72 +95,69 @@ func buildStatusPool(p config.Pool, v *poolView, now time.Time, all bool) status
 		r := agentRow(v, a)
 		switch {
 		case a.Name == placeholder:
-			r.Kind = rowPlaceholder
+			r.Kind = RowPlaceholder
 		case !v.ours(a.Name):
 			c.Foreign++
-			if !all {
-				continue
-			}
-			r.Kind = rowForeign
+			r.Kind = RowForeign
 		default:
 			countAgent(c, v, a)
 			if !provider.State(r.InstanceState).Alive() { // none, ended, or gone
-				r.Flags = append(r.Flags, flagNoInstance)
+				r.Flags = append(r.Flags, FlagNoInstance)
 			}
 		}
-		if a.Status != ado.AgentOnline && r.Kind != rowPlaceholder {
-			r.Flags = append(r.Flags, flagOffline)
+		if a.Status != ado.AgentOnline && r.Kind != RowPlaceholder {
+			r.Flags = append(r.Flags, FlagOffline)
 		}
 		shownInst[r.InstanceID], shownRec[a.Name] = true, true
-		sp.Rows = append(sp.Rows, r)
+		ps.Rows = append(ps.Rows, r)
 	}
 	for i := range v.insts {
 		in := &v.insts[i]
 		if shownInst[in.ID] {
 			continue
 		}
-		r := statusRow{Kind: rowInstance, Name: agentNameOf(*in)}
+		r := Row{Kind: RowInstance, Name: agentNameOf(*in)}
 		setInstance(&r, in)
 		rec := v.recordOf(in)
 		if rec != nil {
 			setRecord(&r, rec)
 			shownRec[rec.Name] = true
 		}
-		if pastTimeout(now, timeout, in.LaunchedAt, rec) {
-			r.Flags = append(r.Flags, flagUnregistered)
+		if pastTimeout(now, registrationTimeout, in.LaunchedAt, rec) {
+			r.Flags = append(r.Flags, FlagUnregistered)
 		} else {
 			c.Starting++
 		}
-		sp.Rows = append(sp.Rows, r)
+		ps.Rows = append(ps.Rows, r)
 	}
 	for _, rec := range v.recs {
 		if shownRec[rec.Name] || rec.State.Terminal() {
 			continue
 		}
-		r := statusRow{Kind: rowRecord, Name: rec.Name}
+		r := Row{Kind: RowRecord, Name: rec.Name}
 		setRecord(&r, rec)
 		recordInstance(&r, v, rec)
 		starting := rec.State == store.StateLaunching || rec.State == store.StateLaunched
-		if starting && !pastTimeout(now, timeout, time.Time{}, rec) {
+		if starting && !pastTimeout(now, registrationTimeout, time.Time{}, rec) {
 			c.Starting++
 		} else {
-			r.Flags = append(r.Flags, flagLost)
+			r.Flags = append(r.Flags, FlagLost)
 		}
-		sp.Rows = append(sp.Rows, r)
+		ps.Rows = append(ps.Rows, r)
 	}
-	for i := range sp.Rows {
-		if sp.Rows[i].Flags == nil {
-			sp.Rows[i].Flags = []string{}
+	for i := range ps.Rows {
+		if ps.Rows[i].Flags == nil {
+			ps.Rows[i].Flags = []string{}
 		}
 	}
-	sortRows(sp.Rows)
-	return sp
+	sortRows(ps.Rows)
+	return ps
 }
 
 // agentRow is the row of an agent in the pool: ADO's view, its job, its instance and record.
-func agentRow(v *poolView, a *ado.Agent) statusRow {
+func agentRow(v *PoolView, a *ado.Agent) Row {
 	enabled := a.Enabled
-	r := statusRow{Kind: rowAgent, Name: a.Name, AgentID: a.ID, Status: string(a.Status), Enabled: &enabled}
+	r := Row{Kind: RowAgent, Name: a.Name, AgentID: a.ID, Status: string(a.Status), Enabled: &enabled}
 	if bj, ok := v.busy[a.ID]; ok {
 		r.JobRequestID = bj.request
 		r.BusySince = timePtrOrNil(bj.since)
@@ -203,7 +175,7 @@ func agentRow(v *poolView, a *ado.Agent) statusRow {
 
 // countAgent adds one of adofleet's agents (not the placeholder) to the counts, as the
 // controller counts them.
-func countAgent(c *statusCounts, v *poolView, a *ado.Agent) {
+func countAgent(c *Counts, v *PoolView, a *ado.Agent) {
 	rec := v.recs[a.Name]
 	_, busy := v.busy[a.ID]
 	switch {
@@ -227,18 +199,18 @@ func pastTimeout(now time.Time, timeout time.Duration, launched time.Time, rec *
 	return !launched.IsZero() && now.Sub(launched) > timeout
 }
 
-func setInstance(r *statusRow, in *provider.Instance) {
+func setInstance(r *Row, in *provider.Instance) {
 	r.InstanceID, r.InstanceState, r.LaunchedAt = in.ID, string(in.State), timePtrOrNil(in.LaunchedAt)
 }
 
-func setRecord(r *statusRow, rec *store.AgentRecord) {
+func setRecord(r *Row, rec *store.AgentRecord) {
 	r.RecordState = string(rec.State)
 	r.RecordCreatedAt, r.RecordUpdatedAt = timePtrOrNil(rec.CreatedAt), timePtrOrNil(rec.UpdatedAt)
 }
 
 // recordInstance fills the instance its record names but the live list lacks: ended (the
 // provider still lists it for a while) or gone.
-func recordInstance(r *statusRow, v *poolView, rec *store.AgentRecord) {
+func recordInstance(r *Row, v *PoolView, rec *store.AgentRecord) {
 	if rec.InstanceID == "" {
 		return
 	}
@@ -246,13 +218,13 @@ func recordInstance(r *statusRow, v *poolView, rec *store.AgentRecord) {
 		setInstance(r, in)
 		return
 	}
-	r.InstanceID, r.InstanceState = rec.InstanceID, instanceGone
+	r.InstanceID, r.InstanceState = rec.InstanceID, InstanceGone
 }
 
 // sortRows puts the placeholder first, then every row by name, then by instance id.
-func sortRows(rows []statusRow) {
-	slices.SortStableFunc(rows, func(a, b statusRow) int {
-		if pa, pb := a.Kind == rowPlaceholder, b.Kind == rowPlaceholder; pa != pb {
+func sortRows(rows []Row) {
+	slices.SortStableFunc(rows, func(a, b Row) int {
+		if pa, pb := a.Kind == RowPlaceholder, b.Kind == RowPlaceholder; pa != pb {
 			if pa {
 				return -1
 			}
@@ -271,13 +243,4 @@ func timePtrOrNil(t time.Time) *time.Time {
 	}
 	t = t.UTC()
 	return &t
-}
-
-// statusDecisions converts the store's decisions (newest first) for the document.
-func statusDecisions(ds []store.Decision) []statusDecision {
-	out := make([]statusDecision, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, statusDecision{Time: d.Time.UTC(), Action: d.Action, Target: d.Target, Reason: d.Reason})
-	}
-	return out
 }
