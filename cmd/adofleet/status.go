@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -112,6 +113,9 @@ func (noRecords) ListDecisions(context.Context, string, int) ([]store.Decision, 
 
 // runStatus builds what serve builds (ADO client, providers, store), reads each selected pool and
 // prints the result. Only reads: no lease, no write.
+// statusReaders is how many pools status reads at once.
+const statusReaders = 8
+
 func runStatus(ctx context.Context, cfg *config.Config, o statusOptions, out io.Writer, log *slog.Logger, now func() time.Time) error {
 	log = log.With("component", "status")
 	reg := prometheus.NewRegistry()
@@ -139,15 +143,30 @@ func runStatus(ctx context.Context, cfg *config.Config, o statusOptions, out io.
 	defer stopProviders()
 
 	doc := statusDoc{Version: statusVersion, GeneratedAt: now().UTC(), Controller: cfg.Controller.ID, Pools: []statusPool{}}
-	failed := 0
+	// The pools are read statusReaders at a time (each is three or four API calls, so a
+	// 100-pool fleet would take a while one by one) and printed in the config's order.
+	var pools []config.Pool
 	for _, p := range cfg.Pools {
-		if len(o.pools) > 0 && !slices.Contains(o.pools, p.Name) {
-			continue
+		if len(o.pools) == 0 || slices.Contains(o.pools, p.Name) {
+			pools = append(pools, p)
 		}
-		sp := readStatusPool(ctx, p, cfg.Controller.ID, b, providers, st, o, now())
+	}
+	read := make([]statusPool, len(pools))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, statusReaders)
+	for i, p := range pools {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			read[i] = readStatusPool(ctx, p, cfg.Controller.ID, b, providers, st, o, now())
+		})
+	}
+	wg.Wait()
+	failed := 0
+	for _, sp := range read {
 		if sp.Error != "" {
 			failed++
-			log.Warn("could not read the pool", "pool", p.Name, "err", sp.Error)
+			log.Warn("could not read the pool", "pool", sp.Name, "err", sp.Error)
 		}
 		doc.Pools = append(doc.Pools, sp)
 	}
