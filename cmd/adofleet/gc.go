@@ -121,7 +121,7 @@ func runGC(ctx context.Context, cfg *config.Config, o gcOptions, out io.Writer, 
 				fmt.Fprintf(out, "%s: provider: failed: %v\n", p.Name, err)
 				continue
 			}
-			g.pool(ctx, p.Name, cfg.Controller.ID, prov)
+			g.pool(ctx, p, cfg.Controller.ID, prov)
 		}
 		g.housekeep(ctx, cfg)
 	}

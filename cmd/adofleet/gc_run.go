@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/adofleet/adofleet/internal/ado"
+	"github.com/adofleet/adofleet/internal/config"
 	"github.com/adofleet/adofleet/internal/controller/fleetops"
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/store"
@@ -15,8 +16,8 @@ import (
 
 // gcSummary counts what gc did (or, in a dry run, would do).
 type gcSummary struct {
-	agents, placeholders, instances int
-	kept, foreign, failed           int
+	agents, placeholders, instances, records int
+	kept, foreign, failed                    int
 }
 
 // gcRun carries out the plans of one gc invocation (internal/controller/fleetops decides and
@@ -33,7 +34,8 @@ type gcRun struct {
 
 // pool observes, plans and acts on one pool. Each step's failure is reported and counted; the
 // other steps still run.
-func (g *gcRun) pool(ctx context.Context, name, controllerID string, prov provider.Provider) {
+func (g *gcRun) pool(ctx context.Context, p config.Pool, controllerID string, prov provider.Provider) {
+	name := p.Name
 	v, err := fleetops.Observe(ctx, fleetops.Deps{ADO: g.client, Provider: prov, Store: g.st, ControllerID: controllerID}, name)
 	if err != nil {
 		g.sum.failed++
@@ -43,7 +45,8 @@ func (g *gcRun) pool(ctx context.Context, name, controllerID string, prov provid
 	if !v.InADO() {
 		fmt.Fprintf(g.out, "%s: no such pool in Azure DevOps: no agents to delete\n", name)
 	}
-	plan := fleetops.PlanGC(v, fleetops.GCOptions{Placeholders: g.o.placeholders, Terminate: g.o.terminate})
+	plan := fleetops.PlanGC(v, fleetops.GCOptions{Placeholders: g.o.placeholders, Terminate: g.o.terminate,
+		Now: g.now(), RegistrationTimeout: p.RegistrationTimeout.D()})
 	g.sum.foreign += plan.Foreign
 	d := fleetops.GCDeps{ADO: g.client, Provider: prov, Store: g.st, Log: g.log, Now: g.now}
 	for _, s := range plan.Steps {
@@ -99,6 +102,8 @@ func (g *gcRun) count(s fleetops.Step) {
 		}
 	case fleetops.StepTerminate:
 		g.sum.instances++
+	case fleetops.StepCloseRecord:
+		g.sum.records++
 	}
 }
 
@@ -107,6 +112,13 @@ func (s gcSummary) String(dryRun bool) string {
 	done := fmt.Sprintf("deleted %s and %s, terminated %s", gcCount(s.agents, "agent"), gcCount(s.placeholders, "placeholder"), gcCount(s.instances, "instance"))
 	if dryRun {
 		done = fmt.Sprintf("would delete %s and %s, terminate %s", gcCount(s.agents, "agent"), gcCount(s.placeholders, "placeholder"), gcCount(s.instances, "instance"))
+	}
+	if s.records > 0 { // records whose agent and instance were gone already: marked gone
+		verb := "closed"
+		if dryRun {
+			verb = "close"
+		}
+		done += fmt.Sprintf(", %s %s", verb, gcCount(s.records, "lost record"))
 	}
 	out := fmt.Sprintf("gc: %s; kept %d; %d failed; left alone %s adofleet did not create", done, s.kept, s.failed, gcCount(s.foreign, "agent"))
 	if dryRun {

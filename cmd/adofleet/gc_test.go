@@ -194,3 +194,43 @@ func TestGCRefusesWhileAControllerLeads(t *testing.T) {
 		t.Error("a refused gc terminated an instance")
 	}
 }
+
+// TestGCClosesALostRecord: a store record whose agent and instance are both gone (serve would
+// close it on its next cycle, but serve is gone) is listed by the dry run and marked gone by
+// --apply; the summary counts it.
+func TestGCClosesALostRecord(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	f := newGCFixture(t, ctx, false)
+	st := f.openStore(t, ctx)
+	now := time.Now().UTC()
+	lost := store.AgentRecord{Name: "build-lost0001", Pool: "build", State: store.StateRegistered, InstanceID: "local-gone-1",
+		CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)}
+	if err := st.CreateAgent(ctx, lost); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	line := regexp.MustCompile(`(?m)^build: mark gone record build-lost0001 \(its agent is not in the pool and its instance is gone\)`)
+	dry, _, err := runCLI(ctx, "gc", "-c", f.cfgPath)
+	if err != nil {
+		t.Fatalf("dry run: %v\n%s", err, dry)
+	}
+	if !line.MatchString(dry) || !strings.Contains(dry, "close 1 lost record") {
+		t.Errorf("dry run does not plan closing the lost record:\n%s", dry)
+	}
+	if got := f.states(t, ctx)["build-lost0001"]; got != store.StateRegistered {
+		t.Errorf("after the dry run the record is %s, want registered", got)
+	}
+	out, _, err := runCLI(ctx, "gc", "-c", f.cfgPath, "--apply")
+	if err != nil {
+		t.Fatalf("gc --apply: %v\n%s", err, out)
+	}
+	if !line.MatchString(out) || !strings.Contains(out, "closed 1 lost record") {
+		t.Errorf("gc --apply does not report closing the lost record:\n%s", out)
+	}
+	if got := f.states(t, ctx)["build-lost0001"]; got != store.StateGone {
+		t.Errorf("after gc --apply the record is %s, want gone", got)
+	}
+}

@@ -70,6 +70,8 @@ func ApplyStep(ctx context.Context, d GCDeps, v *PoolView, s Step) StepResult {
 		r.Kept, r.Err = a.removeAgent(ctx, s)
 	case StepTerminate:
 		r.Err = a.terminate(ctx, s.Inst)
+	case StepCloseRecord:
+		r.Err = leader.CheckTerm(ctx) // nothing outside the store: the record is closed below
 	default:
 		r.Err = fmt.Errorf("gc step %q: unknown kind %d", s.Target, s.Kind)
 	}
@@ -165,10 +167,12 @@ func (a applier) closeRecord(ctx context.Context, s Step) error {
 		action, target = scaler.ActionTerminate, s.Inst.ID
 	}
 	reason := "adofleet gc: " + s.Reason
-	d := store.Decision{Time: a.Now(), Pool: a.v.pool, Action: action, Target: target, Reason: reason}
-	if err := a.Store.AppendDecision(ctx, d); err != nil {
-		// The removal happened; a lost history line is not worth a failure.
-		a.Log.Warn("record the gc decision", "target", target, "err", err)
+	if s.Kind != StepCloseRecord { // closing a record removes nothing: no decision, as the controller's
+		d := store.Decision{Time: a.Now(), Pool: a.v.pool, Action: action, Target: target, Reason: reason}
+		if err := a.Store.AppendDecision(ctx, d); err != nil {
+			// The removal happened; a lost history line is not worth a failure.
+			a.Log.Warn("record the gc decision", "target", target, "err", err)
+		}
 	}
 	rec := s.Record
 	if rec == nil || rec.State == store.StateGone {

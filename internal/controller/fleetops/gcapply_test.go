@@ -241,3 +241,31 @@ func TestApplyStepKeepsAnAgentThatTookAJob(t *testing.T) {
 		t.Errorf("decisions = %v (err %v), want none", ds, err)
 	}
 }
+
+// TestApplyStepClosesALostRecord: a record whose agent and instance are both gone is marked gone
+// with gc's reason; nothing is called outside the store and no decision is appended, since
+// nothing was removed.
+func TestApplyStepClosesALostRecord(t *testing.T) {
+	t.Parallel()
+	f := newApplyFixture(t)
+	f.record(t, "build-lost", store.StateRegistered, "i-long-gone")
+	v, s := f.plan(t, GCOptions{}, "record build-lost")
+	if s.Kind != StepCloseRecord {
+		t.Fatalf("step kind %d, want StepCloseRecord", s.Kind)
+	}
+	r := ApplyStep(t.Context(), f.deps(), v, s)
+	if r.Err != nil || r.RecordErr != nil || r.Kept != "" {
+		t.Fatalf("ApplyStep = %+v, want done", r)
+	}
+	rec, err := f.st.GetAgent(t.Context(), "build-lost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != store.StateGone || !strings.HasPrefix(rec.Reason, "adofleet gc: ") {
+		t.Errorf("record after the step: %s %q, want gone with gc's reason", rec.State, rec.Reason)
+	}
+	ds, err := f.st.ListDecisions(t.Context(), worldPool, 10)
+	if err != nil || len(ds) != 0 {
+		t.Errorf("decisions after closing a record: %+v, %v; want none", ds, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/controller"
@@ -20,12 +21,13 @@ const (
 	StepRemoveAgent                       // an agent with a live instance or online: disable, re-check, terminate, delete
 	StepTerminate                         // an instance with no agent in the pool: terminate it
 	StepDeletePlaceholder                 // the pool's placeholder agent (GCOptions.Placeholders)
+	StepCloseRecord                       // a record whose agent and instance are both gone: mark it gone
 )
 
 // Step is one line of gc's plan for a pool.
 type Step struct {
 	Kind   StepKind
-	Target string // "agent NAME", "instance ID", "placeholder NAME"
+	Target string // "agent NAME", "instance ID", "placeholder NAME", "record NAME"
 	Reason string
 	Agent  *ado.Agent         // the agent it removes or keeps, if any
 	Inst   *provider.Instance // the instance it terminates or keeps, if any
@@ -44,6 +46,8 @@ func (s Step) Verb() string {
 		return "disable and delete"
 	case StepTerminate:
 		return "terminate"
+	case StepCloseRecord:
+		return "mark gone"
 	}
 	return "keep"
 }
@@ -52,6 +56,11 @@ func (s Step) Verb() string {
 type GCOptions struct {
 	Placeholders bool // also the pool's placeholder agent
 	Terminate    bool // also adofleet's instances, and their idle agents
+	// Now and RegistrationTimeout date a launching or launched record: one with neither agent nor
+	// instance is closed only once older than the pool's registration timeout (before that its
+	// launch may be in flight). Zero Now closes none of them.
+	Now                 time.Time
+	RegistrationTimeout time.Duration
 }
 
 // GCPlan is what gc does in one pool.
@@ -104,6 +113,7 @@ func PlanGC(v *PoolView, o GCOptions) GCPlan {
 				Reason: fmt.Sprintf("agent %q is not in the pool; --terminate removes it", name)})
 		}
 	}
+	p.Steps = append(p.Steps, lostRecords(v, o)...)
 	// A stable order for the printed plan: by target (kind, then name).
 	slices.SortStableFunc(p.Steps, func(a, b Step) int { return strings.Compare(a.Target, b.Target) })
 	return p
@@ -126,4 +136,27 @@ func planAgent(v *PoolView, a *ado.Agent, inst *provider.Instance, o GCOptions) 
 		s.Kind, s.Reason = StepRemoveAgent, "offline and its instance still runs, --terminate"
 	}
 	return s
+}
+
+// lostRecords are the steps closing the records whose agent is not in the pool and whose
+// instance the provider no longer lists (status flags them "lost"): the controller would mark
+// them gone on its next cycle, but gc runs when there is none.
+func lostRecords(v *PoolView, o GCOptions) []Step {
+	inPool := make(map[string]bool, len(v.agents))
+	for i := range v.agents {
+		inPool[v.agents[i].Name] = true
+	}
+	var steps []Step
+	for _, rec := range v.recs {
+		if rec.State.Terminal() || inPool[rec.Name] || v.instanceOf(rec.Name) != nil {
+			continue
+		}
+		starting := rec.State == store.StateLaunching || rec.State == store.StateLaunched
+		if starting && (o.Now.IsZero() || !pastTimeout(o.Now, o.RegistrationTimeout, time.Time{}, rec)) {
+			continue
+		}
+		steps = append(steps, Step{Kind: StepCloseRecord, Target: "record " + rec.Name, Record: rec,
+			Reason: "its agent is not in the pool and its instance is gone"})
+	}
+	return steps
 }

@@ -1,6 +1,7 @@
 package fleetops
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/adofleet/adofleet/internal/ado"
 	"github.com/adofleet/adofleet/internal/provider"
+	"github.com/adofleet/adofleet/internal/store"
 )
 
 // stepKey is a step reduced to what the plan decides.
@@ -45,6 +47,7 @@ func TestPlanGC(t *testing.T) {
 		res     = stepKey{Kind: StepKeep, Target: "agent build-res", Verb: "keep", Inst: "i-res", Reason: "busy with job request 42"}
 		off     = stepKey{Kind: StepDeleteAgent, Target: "agent build-off", Verb: "delete", Agent: "build-off", Record: "build-off", Reason: "offline, no instance"}
 		keepPH  = stepKey{Kind: StepKeep, Target: ph, Verb: "keep", Reason: "keeps ADO from failing queued jobs; --placeholders removes it"}
+		lost    = stepKey{Kind: StepCloseRecord, Target: "record build-lost", Verb: "mark gone", Record: "build-lost", Reason: "its agent is not in the pool and its instance is gone"}
 		dropPH  = stepKey{Kind: StepDeletePlaceholder, Target: ph, Verb: "delete", Agent: worldPlaceholder, Reason: "--placeholders: ADO fails jobs queued in a pool with no agents until serve registers it again"}
 		keepAll = []stepKey{
 			busy,
@@ -70,10 +73,10 @@ func TestPlanGC(t *testing.T) {
 		o    GCOptions
 		want []stepKey
 	}{
-		{name: "default", o: GCOptions{}, want: append(keepAll, keepPH)},
-		{name: "terminate", o: GCOptions{Terminate: true}, want: append(terminateAll, keepPH)},
-		{name: "placeholders", o: GCOptions{Placeholders: true}, want: append(keepAll, dropPH)},
-		{name: "both", o: GCOptions{Terminate: true, Placeholders: true}, want: append(terminateAll, dropPH)},
+		{name: "default", o: GCOptions{}, want: append(keepAll, keepPH, lost)},
+		{name: "terminate", o: GCOptions{Terminate: true}, want: append(terminateAll, keepPH, lost)},
+		{name: "placeholders", o: GCOptions{Placeholders: true}, want: append(keepAll, dropPH, lost)},
+		{name: "both", o: GCOptions{Terminate: true, Placeholders: true}, want: append(terminateAll, dropPH, lost)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,12 +119,19 @@ func TestPlanGCPoolNotInADO(t *testing.T) {
 	}
 	var got []string
 	for _, s := range PlanGC(v, GCOptions{Terminate: true}).Steps {
-		if s.Kind != StepTerminate {
+		if want := StepTerminate; strings.HasPrefix(s.Target, "record ") {
+			want = StepCloseRecord
+			if s.Kind != want {
+				t.Errorf("step %s is %d, want StepCloseRecord", s.Target, s.Kind)
+			}
+		} else if s.Kind != want {
 			t.Errorf("step %s is %d, want StepTerminate", s.Target, s.Kind)
 		}
 		got = append(got, s.Target)
 	}
-	want := []string{"instance i-busy", "instance i-drain", "instance i-idle", "instance i-offinst", "instance i-orphan", "instance i-res"}
+	// With no pool in ADO no agent exists: the records whose instance is gone are closed too.
+	want := []string{"instance i-busy", "instance i-drain", "instance i-idle", "instance i-offinst", "instance i-orphan", "instance i-res",
+		"record build-lost", "record build-off"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("targets (-want +got):\n%s", diff)
 	}
@@ -141,6 +151,40 @@ func TestStepVerbOfRemoveWithoutInstance(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.s.Verb(); got != tt.want {
 			t.Errorf("Verb() of %+v = %q, want %q", tt.s, got, tt.want)
+		}
+	}
+}
+
+// TestPlanGCClosesLostRecords: a record whose agent is not in the pool and whose instance the
+// provider no longer lists is closed; a launching one only once past the registration timeout,
+// since its launch may still be in flight.
+func TestPlanGCClosesLostRecords(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	o := Observation{Pool: worldPool, PoolID: 7, ControllerID: worldController, Records: []store.AgentRecord{
+		{Name: "build-reg", Pool: worldPool, State: store.StateRegistered, InstanceID: "i-gone", CreatedAt: now.Add(-time.Hour)},
+		{Name: "build-young", Pool: worldPool, State: store.StateLaunching, CreatedAt: now.Add(-time.Minute)},
+		{Name: "build-old", Pool: worldPool, State: store.StateLaunched, InstanceID: "i-gone2", CreatedAt: now.Add(-time.Hour)},
+		{Name: "build-done", Pool: worldPool, State: store.StateGone, CreatedAt: now.Add(-time.Hour)},
+	}}
+	tests := []struct {
+		name string
+		o    GCOptions
+		want []string
+	}{
+		{"no clock: starting records stay", GCOptions{}, []string{"record build-reg"}},
+		{"past the timeout", GCOptions{Now: now, RegistrationTimeout: 10 * time.Minute}, []string{"record build-old", "record build-reg"}},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, s := range PlanGC(NewPoolView(o), tt.o).Steps {
+			if s.Kind != StepCloseRecord {
+				t.Errorf("%s: step %s is %d, want StepCloseRecord", tt.name, s.Target, s.Kind)
+			}
+			got = append(got, s.Target)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s: targets (-want +got):\n%s", tt.name, diff)
 		}
 	}
 }
