@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
@@ -169,5 +172,67 @@ func TestLambdaScheduledReconcileVMResources(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), vmTestPAT) {
 		t.Error("the handler logged the PAT")
+	}
+}
+
+// TestLambdaSQSDeliversVMResourceEvents: a termination the sqs function handles publishes
+// vmresource.deregistered, and the invocation delivers it to the Slack route before it returns;
+// the route's URL appears in no log.
+func TestLambdaSQSDeliversVMResourceEvents(t *testing.T) {
+	w := newVMWorld(t, adosim.ServerOptions{})
+	rv := newReceiver(t)
+	t.Setenv("ADOFLEET_TEST_SLACK_URL", rv.URL+lambdaSlackPath)
+	leave := w.asg.Launch(vmTestGroup)
+	w.register(t, leave)
+	action, held := w.asg.ScaleIn(leave)
+	if !held {
+		t.Fatal("the termination hook did not hold the instance")
+	}
+	base, err := os.ReadFile(w.config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(t.TempDir(), "lambda-notify.yaml")
+	routes := "notify:\n  routes:\n" + slackRoute + "\n"
+	if err := os.WriteFile(cfgPath, append(base, routes...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	h, err := newLambdaHandler("", func() (*config.Config, error) { return loadConfig(cfgPath) }, &logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	terminate := eventBridge(t, "EC2 Instance-terminate Lifecycle Action", map[string]string{
+		"AutoScalingGroupName": vmTestGroup, "EC2InstanceId": leave, "LifecycleHookName": action.Hook,
+		"LifecycleActionToken": action.Token, "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
+	})
+	payload, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{
+		MessageId: "m-1", ReceiptHandle: "rh-1", Body: terminate, EventSource: "aws:sqs",
+		EventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:lifecycle", AWSRegion: "eu-west-1",
+		Attributes: map[string]string{"ApproximateReceiveCount": "1"},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := h.Invoke(ctx, payload)
+	if err != nil {
+		t.Fatalf("Invoke: %v\nlogs:\n%s", err, logs.String())
+	}
+	if resp := out.(events.SQSEventResponse); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("batch failures %+v, want none", resp.BatchItemFailures)
+	}
+	var delivered []string
+	for _, rc := range rv.receipts() {
+		if rc.path == lambdaSlackPath && strings.Contains(rc.body, leave) {
+			delivered = append(delivered, rc.body)
+		}
+	}
+	if len(delivered) != 1 || !strings.Contains(delivered[0], "removed from environment production") {
+		t.Errorf("Slack got %q for %s, want one vmresource.deregistered message", delivered, leave)
+	}
+	if strings.Contains(logs.String(), lambdaSlackPath) {
+		t.Error("the handler logged the Slack URL")
 	}
 }
