@@ -135,10 +135,18 @@ func (cy *cycle) startBatch(ctx context.Context, token string, recs []*store.Age
 			continue
 		}
 		cause := launchFailure(err, partial, rec.Name)
-		if cause == nil || ctx.Err() != nil {
-			// Outcome unknown (cancelled, or the provider said nothing about this agent): keep
-			// the intent; the next cycle finds the instance or re-issues the same token.
-			continue
+		if ctx.Err() != nil {
+			continue // cancelled: the outcome is unknown; the next cycle finds out
+		}
+		if cause == nil {
+			if cy.now.Sub(rec.CreatedAt) < cfg.Policy.RegistrationTimeout {
+				// The provider said nothing about this agent: keep the intent; the next cycle
+				// finds the instance by tag or re-issues the same token.
+				continue
+			}
+			// A token the provider keeps answering with nothing (its instances gone before
+			// anyone saw them) would otherwise hold the intent, and a slot under max, for ever.
+			cause = errNoInstance
 		}
 		if !definiteFailure(cause, partial) && cy.now.Sub(rec.CreatedAt) < cfg.Policy.RegistrationTimeout {
 			// An untyped error (a timeout, a 5xx, a lost response) does not say nothing started:
@@ -170,6 +178,9 @@ func (cy *cycle) startBatch(ctx context.Context, token string, recs []*store.Age
 	}
 	return started
 }
+
+// errNoInstance is why an intent is given up when its re-issued token keeps bringing nothing back.
+var errNoInstance = errors.New("the provider returned no instance for the agent's launch token within the registration timeout")
 
 // recordTimeout bounds the store writes that record what an external call already did.
 const recordTimeout = 10 * time.Second
