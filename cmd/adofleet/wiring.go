@@ -62,6 +62,11 @@ func startWeb(ctx context.Context, addr, title string, d dashboard, reg *prometh
 	}
 	srv := web.NewHTTPServer(addr, h)
 	srv.RegisterOnShutdown(dash.Close) // live streams end, so Shutdown does not wait for them
+	// The first sample is taken before the listener serves, so the charts have a point from the
+	// first request on (Run samples again at once; a bucket keeps one point).
+	if err := src.Sample(ctx); err != nil {
+		log.Warn("sampling the pools for the dashboard failed", "err", err)
+	}
 	go func() { _ = src.Run(ctx) }()
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
