@@ -123,24 +123,15 @@ func (cy *cycle) decide(ctx context.Context, action, target, reason string) {
 	}
 }
 
-// update applies mutate to rec and writes it. On ErrConflict it re-reads the record, applies
-// mutate again and retries once. On success *rec is the stored record.
+// update applies mutate to rec and writes it (store.MutateAgent: once more on a conflict, to the
+// re-read record). On success *rec is the stored record.
 func (cy *cycle) update(ctx context.Context, rec *store.AgentRecord, mutate func(*store.AgentRecord)) error {
-	next := *rec
-	mutate(&next)
-	next.UpdatedAt = cy.now
-	stored, err := cy.c.opts.Store.UpdateAgent(ctx, next)
-	if errors.Is(err, store.ErrConflict) {
-		fresh, gerr := cy.c.opts.Store.GetAgent(ctx, rec.Name)
-		if gerr != nil {
-			return fmt.Errorf("store: re-read agent %q after conflict: %w", rec.Name, gerr)
-		}
-		mutate(&fresh)
-		fresh.UpdatedAt = cy.now
-		stored, err = cy.c.opts.Store.UpdateAgent(ctx, fresh)
-	}
+	stored, err := store.MutateAgent(ctx, cy.c.opts.Store, *rec, func(r *store.AgentRecord) {
+		mutate(r)
+		r.UpdatedAt = cy.now
+	})
 	if err != nil {
-		return fmt.Errorf("store: update agent %q to %s: %w", rec.Name, next.State, err)
+		return fmt.Errorf("store: %w", err)
 	}
 	*rec = stored
 	return nil

@@ -178,20 +178,10 @@ func (a applier) closeRecord(ctx context.Context, s Step) error {
 	if rec == nil || rec.State == store.StateGone {
 		return nil
 	}
-	mark := func(r store.AgentRecord) store.AgentRecord {
+	if _, err := store.MutateAgent(ctx, a.Store, *rec, func(r *store.AgentRecord) {
 		r.State, r.Reason, r.UpdatedAt = store.StateGone, reason, a.Now()
-		return r
-	}
-	_, err := a.Store.UpdateAgent(ctx, mark(*rec))
-	if errors.Is(err, store.ErrConflict) {
-		fresh, gerr := a.Store.GetAgent(ctx, rec.Name)
-		if gerr != nil {
-			return fmt.Errorf("store: re-read agent %q after conflict: %w", rec.Name, gerr)
-		}
-		_, err = a.Store.UpdateAgent(ctx, mark(fresh))
-	}
-	if err != nil {
-		return fmt.Errorf("store: mark agent %q gone: %w", rec.Name, err)
+	}); err != nil {
+		return fmt.Errorf("store: %w", err)
 	}
 	return nil
 }
