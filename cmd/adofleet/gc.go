@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/adofleet/adofleet/internal/config"
-	"github.com/adofleet/adofleet/internal/housekeep"
 )
 
 // gcOptions are gc's flags.
@@ -144,10 +143,7 @@ func runGC(ctx context.Context, cfg *config.Config, o gcOptions, out io.Writer, 
 // housekeep runs one store housekeeping pass with store.housekeeping's settings; a store that
 // expires its rows itself (DynamoDB) has none.
 func (g *gcRun) housekeep(ctx context.Context, cfg *config.Config) {
-	h := cfg.Store.Housekeeping
-	hk, err := housekeep.New(g.st, housekeep.Options{
-		DecisionsPerPool: h.DecisionsPerPool, CheckRetention: h.CheckRetention.D(), Logger: g.log,
-	})
+	hk, err := newHousekeeper(cfg, g.st, nil, g.log) // store.go
 	switch {
 	case err != nil:
 		g.sum.failed++

@@ -277,10 +277,7 @@ func (h *lambdaHandler) controller(ctx context.Context) (*controller.Controller,
 	if err != nil {
 		return nil, nil, fmt.Errorf("lambda: controller: %w", err)
 	}
-	hk, err := housekeep.New(b.store, housekeep.Options{
-		DecisionsPerPool: cfg.Store.Housekeeping.DecisionsPerPool, CheckRetention: cfg.Store.Housekeeping.CheckRetention.D(),
-		Logger: log, Registerer: reg,
-	})
+	hk, err := newHousekeeper(cfg, b.store, reg, log) // store.go
 	if err != nil {
 		return nil, nil, fmt.Errorf("lambda: store.housekeeping: %w", err)
 	}

@@ -106,11 +106,7 @@ func storeUsesAWS(s config.Store) bool {
 // startHousekeeping adds the store's periodic clean-up (store.housekeeping) to the leader's
 // loops. A store with TTL (DynamoDB) has no Prune methods and gets none.
 func startHousekeeping(led *leaderOnly, cfg *config.Config, st store.Store, reg prometheus.Registerer, log *slog.Logger) error {
-	h := cfg.Store.Housekeeping
-	hk, err := housekeep.New(st, housekeep.Options{
-		Interval: h.Interval.D(), FirstDelay: min(housekeep.DefaultFirstDelay, h.Interval.D()),
-		DecisionsPerPool: h.DecisionsPerPool, CheckRetention: h.CheckRetention.D(), Logger: log, Registerer: reg,
-	})
+	hk, err := newHousekeeper(cfg, st, reg, log)
 	if err != nil {
 		return fmt.Errorf("store.housekeeping: %w", err)
 	}
@@ -118,4 +114,14 @@ func startHousekeeping(led *leaderOnly, cfg *config.Config, st store.Store, reg 
 		led.Go(hk.Run)
 	}
 	return nil
+}
+
+// newHousekeeper is the housekeeper of st with store.housekeeping's settings (serve's loop, the
+// Lambda reconcile and gc share it); nil for a store that expires its rows itself (DynamoDB).
+func newHousekeeper(cfg *config.Config, st store.Store, reg prometheus.Registerer, log *slog.Logger) (*housekeep.Housekeeper, error) {
+	h := cfg.Store.Housekeeping
+	return housekeep.New(st, housekeep.Options{
+		Interval: h.Interval.D(), FirstDelay: min(housekeep.DefaultFirstDelay, h.Interval.D()),
+		DecisionsPerPool: h.DecisionsPerPool, CheckRetention: h.CheckRetention.D(), Logger: log, Registerer: reg,
+	})
 }
