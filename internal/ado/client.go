@@ -43,8 +43,8 @@ type Options struct {
 	// cheap (cache behind it) and safe for concurrent use. Its error fails the call, unretried.
 	Credential func(ctx context.Context) (Credential, error)
 
-	// HTTPClient sends the requests; nil means a client of its own. Its Timeout, if any, applies
-	// on top of the per-attempt Timeout.
+	// HTTPClient sends the requests; nil means a client of its own over NewTransport. Its
+	// Timeout, if any, applies on top of the per-attempt Timeout.
 	HTTPClient *http.Client
 	// Timeout bounds one HTTP attempt, body included (default 30s).
 	Timeout time.Duration
@@ -120,7 +120,7 @@ func New(opts Options) (*Client, error) {
 		logIDs:     map[string]int{},
 	}
 	if c.http == nil {
-		c.http = &http.Client{}
+		c.http = &http.Client{Transport: NewTransport()}
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
