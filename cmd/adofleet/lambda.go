@@ -198,8 +198,8 @@ type PoolReconcile struct {
 	Error      string `json:"error,omitempty"`
 }
 
-// Reconcile runs one reconcile cycle for every pool, then, with checks enabled, one callbacker
-// round: the pending check requests (recorded by the checks function in the shared store) count
+// Reconcile runs one reconcile cycle for every pool, concurrently as serve does, then, with checks
+// enabled, one callbacker round: the pending check requests (recorded by the checks function in the shared store) count
 // as demand in the cycle, and the round calls back those whose agent is online, or fails those
 // that waited too long. A pool's failure does not stop the others; the returned error joins them,
 // so the invocation counts as failed in Lambda's metrics.
@@ -217,15 +217,16 @@ func (h *lambdaHandler) Reconcile(ctx context.Context, ev events.EventBridgeEven
 	}
 	var out ReconcileOutput
 	var errs []error
-	for _, name := range ctrl.Pools() {
-		res, err := ctrl.ReconcileOnce(ctx, name)
+	names := ctrl.Pools()
+	for i, o := range ctrl.ReconcileAll(ctx) { // in config order, up to maxConcurrentCycles at once
+		name, res := names[i], o.Result
 		pr := PoolReconcile{
 			Pool: name, Queued: res.Counts.QueuedJobs, Running: res.Counts.RunningJobs,
 			Launched: res.Launched, Drained: res.Drained, Terminated: res.Terminated,
 		}
-		if err != nil {
-			pr.Error = err.Error()
-			errs = append(errs, fmt.Errorf("pool %s: %w", name, err))
+		if o.Err != nil {
+			pr.Error = o.Err.Error()
+			errs = append(errs, fmt.Errorf("pool %s: %w", name, o.Err))
 		}
 		out.Pools = append(out.Pools, pr)
 	}

@@ -210,7 +210,8 @@ func newControllerOptions(cfg *config.Config, b *base, providers *provider.Regis
 		ControllerID: cfg.Controller.ID, OrgURL: cfg.Organization.URL, ADO: b.client,
 		Providers: providers, Store: b.store, Pools: poolConfigs(cfg),
 		AgentToken: b.creds.agent.Reveal, Resync: cfg.Controller.Resync.D(), WakeInterval: cfg.Controller.WakeInterval.D(),
-		Logger: log, Registerer: reg, Events: events,
+		MaxConcurrentCycles: cfg.Controller.MaxConcurrentCycles,
+		Logger:              log, Registerer: reg, Events: events,
 		JobWaitThreshold:   cfg.NotifyThresholds().JobWait.D(),
 		PoolAtMaxThreshold: cfg.NotifyThresholds().PoolAtMax.D(),
 	}

@@ -6,6 +6,7 @@ import "time"
 const (
 	DefaultControllerID        = "adofleet"
 	DefaultResync              = 30 * time.Second
+	DefaultMaxConcurrentCycles = 16
 	DefaultLogLevel            = "info"
 	DefaultOrgTimeout          = 30 * time.Second
 	DefaultListen              = "127.0.0.1:8080"
@@ -40,6 +41,7 @@ func (w Web) Enabled() bool { return w.Listen != ListenOff }
 func (c *Config) SetDefaults() {
 	setDefault(&c.Controller.ID, DefaultControllerID)
 	setDefault(&c.Controller.Resync, Duration(DefaultResync))
+	setDefault(&c.Controller.MaxConcurrentCycles, DefaultMaxConcurrentCycles)
 	setDefault(&c.Controller.LogLevel, DefaultLogLevel)
 	c.Controller.LeaderElection.setDefaults() // leader.go
 	setDefault(&c.Organization.Timeout, Duration(DefaultOrgTimeout))

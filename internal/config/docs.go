@@ -64,6 +64,8 @@ var fieldDocs = map[string]fieldMeta{
 	"Controller.resync":       {doc: "Reconcile timer of each pool; events wake a pool sooner.", def: "30s"},
 	"Controller.wakeInterval": {doc: "Least time between the starts of a pool's cycles that events (checks webhook, service hooks) trigger. An event after a quiet spell runs a cycle at once; the events of a burst within the interval coalesce into one cycle at its end, so a 200-job matrix costs a few cycles, not 200.", def: "2s"},
 	"Controller.logLevel":     {doc: "Log level.", def: DefaultLogLevel, enum: logLevels},
+	"Controller.maxConcurrentCycles": {doc: "Most pools reconciled at once. Each pool's cycles stay one at a time; this bounds how many pools' cycles (and their ADO and provider calls) run together, for example when every pool starts its first cycle at start-up.",
+		def: DefaultMaxConcurrentCycles, minimum: intp(1)},
 
 	"Store.sqlite":     {doc: "SQLite store settings."},
 	"SQLiteStore.path": {doc: "Path of the SQLite file, relative to the working directory.", def: DefaultSQLitePath},

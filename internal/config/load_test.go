@@ -42,7 +42,7 @@ func TestParseAppliesDefaults(t *testing.T) {
 			Timeout:   config.Duration(30 * time.Second),
 			SecretTTL: config.Duration(5 * time.Minute),
 		},
-		Controller: config.Controller{ID: "adofleet", Resync: config.Duration(30 * time.Second), LogLevel: "info"},
+		Controller: config.Controller{ID: "adofleet", Resync: config.Duration(30 * time.Second), MaxConcurrentCycles: 16, LogLevel: "info"},
 		Store: config.Store{SQLite: &config.SQLiteStore{Path: "./adofleet.db"}, Housekeeping: config.Housekeeping{
 			Interval: config.Duration(time.Hour), DecisionsPerPool: 10_000, CheckRetention: config.Duration(840 * time.Hour)}},
 		Web:       config.Web{Listen: "127.0.0.1:8080"},
@@ -77,7 +77,7 @@ organization:
   bearerToken: file:/run/secrets/bearer
   agentToken: env:AGENT_PAT
   timeout: 1m30s
-controller: {id: ci.farm-2, resync: 10s, logLevel: debug}
+controller: {id: ci.farm-2, resync: 10s, logLevel: debug, maxConcurrentCycles: 4}
 store: {sqlite: {path: /var/lib/adofleet/state.db}}
 web: {listen: "off"}
 providers:
@@ -112,7 +112,7 @@ pools:
 		{"url", got.Organization.URL, "http://127.0.0.1:7070/sim"},
 		{"agent token", got.Organization.AgentTokenRef(), "env:AGENT_PAT"},
 		{"timeout", got.Organization.Timeout.D(), 90 * time.Second},
-		{"controller", got.Controller, config.Controller{ID: "ci.farm-2", Resync: config.Duration(10 * time.Second), LogLevel: "debug"}},
+		{"controller", got.Controller, config.Controller{ID: "ci.farm-2", Resync: config.Duration(10 * time.Second), MaxConcurrentCycles: 4, LogLevel: "debug"}},
 		{"store", got.Store.SQLite.Path, "/var/lib/adofleet/state.db"},
 		{"web enabled", got.Web.Enabled(), false},
 		{"local", *got.Providers.Local, config.LocalProvider{Command: []string{"/bin/agent"}, WorkDir: "/srv/agents", Env: map[string]string{"DEBUG": "1", "EMPTY": ""}}},

@@ -48,6 +48,8 @@ type Controller struct {
 	// WakeInterval is the least time between the starts of a pool's event-driven cycles (default
 	// 2s, the controller's): a burst of events within it coalesces into one cycle at its end.
 	WakeInterval Duration `yaml:"wakeInterval,omitempty" json:"wakeInterval,omitempty"`
+	// MaxConcurrentCycles bounds the pools reconciled at once (default 16).
+	MaxConcurrentCycles int `yaml:"maxConcurrentCycles,omitempty" json:"maxConcurrentCycles,omitempty"`
 	// LogLevel: debug, info (default), warn, error.
 	LogLevel string `yaml:"logLevel,omitempty" json:"logLevel,omitempty"`
 	// LeaderElection lets several serve replicas share the work with one leader (leader.go).

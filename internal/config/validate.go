@@ -127,6 +127,9 @@ func (v validator) controller(c Controller) {
 	}
 	v.positive("controller.resync", c.Resync)
 	v.positive("controller.wakeInterval", c.WakeInterval)
+	if c.MaxConcurrentCycles < 1 {
+		v.errorf("controller.maxConcurrentCycles", "must be at least 1, got %d", c.MaxConcurrentCycles)
+	}
 	if !slices.Contains(logLevels, c.LogLevel) {
 		v.errorf("controller.logLevel", "must be one of %s; got %q", strings.Join(logLevels, ", "), c.LogLevel)
 	}

@@ -24,6 +24,8 @@ type Controller struct {
 	m      *metrics
 	pools  []*pool
 	byName map[string]*pool
+	// slots holds a token for each cycle running (see Options.MaxConcurrentCycles).
+	slots chan struct{}
 }
 
 // pool is one configured pool's loop state.
@@ -58,6 +60,7 @@ func New(opts Options) (*Controller, error) {
 		log:    opts.Logger.With("component", "controller"),
 		m:      newMetrics(opts.Registerer),
 		byName: make(map[string]*pool, len(opts.Pools)),
+		slots:  make(chan struct{}, opts.MaxConcurrentCycles),
 	}
 	for _, pc := range opts.Pools {
 		prov, err := opts.Providers.Get(pc.Provider)
@@ -181,6 +184,10 @@ func (c *Controller) Pools() []string {
 func (c *Controller) reconcile(ctx context.Context, p *pool) (Result, error) {
 	p.cycle.Lock()
 	defer p.cycle.Unlock()
+	if err := c.acquireSlot(ctx); err != nil {
+		return Result{Pool: p.cfg.Name}, fmt.Errorf("reconcile %s: wait for a free cycle slot: %w", p.cfg.Name, err)
+	}
+	defer c.releaseSlot()
 	ctx, cancel := context.WithTimeout(ctx, c.opts.CycleTimeout)
 	defer cancel()
 	started := time.Now() // wall time for the duration metric only; decisions use opts.Now

@@ -3,6 +3,7 @@ package controller_test
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,10 +26,13 @@ type fleetShape struct {
 
 func (f fleetShape) agents() int { return f.pools * (f.busy + f.idle) }
 
-// BenchmarkReconcileFleet is one reconcile cycle of every pool of a fleet: ReconcileOnce for each
-// pool in turn, so an op is what Run's per-pool loops do between them in one resync period. The
-// plan is empty in every pool; see BenchmarkReconcileOnce for what that measures and for the two
-// ado modes.
+// BenchmarkReconcileFleet is one reconcile cycle of every pool of a fleet, run as serve's loops
+// and the Lambda reconcile run them: concurrently, at most controller.DefaultMaxConcurrentCycles
+// at once (ReconcileAll), over the ADO client's own transport. An op is what Run's per-pool loops
+// do between them in one resync period. With cycles=serial the pools are reconciled one after
+// another instead (ReconcileOnce in turn), as this benchmark did up to the sixth round of issue 7.
+// The plan is empty in every pool; see BenchmarkReconcileOnce for what that measures and for the
+// two ado modes.
 //
 // Besides time and allocations it reports per op the ADO calls, the bytes of ADO answers, the
 // process CPU, and, after the loop, the controller's retained heap: the heap in use after a cycle
@@ -40,42 +44,56 @@ func (f fleetShape) agents() int { return f.pools * (f.busy + f.idle) }
 // again: the cost of a cycle in a fleet where something is written between any two cycles.
 func BenchmarkReconcileFleet(b *testing.B) {
 	sh := fleetShape{pools: 100, benchShape: benchShape{busy: 100, queued: 10}}
-	for _, mode := range []string{"sim", "replay", "replay,server=process", "replay,store=written"} {
+	modes := []string{"sim", "replay", "replay,server=process", "replay,server=process,cycles=serial", "replay,store=written"}
+	for _, mode := range modes {
 		name := fmt.Sprintf("pools=%d/agents=%d/ado=%s", sh.pools, sh.agents(), mode)
+		has := func(flag string) bool { return slices.Contains(strings.Split(mode, ","), flag) }
 		b.Run(name, func(b *testing.B) {
-			benchFleet(b, sh, strings.HasPrefix(mode, "replay"), strings.HasSuffix(mode, "server=process"),
-				strings.HasSuffix(mode, "store=written"))
+			benchFleet(b, sh, fleetMode{replay: has("replay"), process: has("server=process"),
+				write: has("store=written"), serial: has("cycles=serial")})
 		})
 	}
 }
+
+// fleetMode is how benchFleet runs; see BenchmarkReconcileFleet.
+type fleetMode struct{ replay, process, write, serial bool }
 
 // benchFleet measures one cycle of the fleet. With process set, the recorded answers are served
 // from a process of their own (see startReplayProcess): cpu-ns/op is then the controller's CPU,
 // its GC and the fake providers, without the simulator's heap or the server's work, which
 // server-cpu-ns/op reports apart.
-func benchFleet(b *testing.B, sh fleetShape, replay, process, write bool) {
+func benchFleet(b *testing.B, sh fleetShape, m fleetMode) {
 	s := newFleetStack(b, sh)
-	s.replay.Store(replay)
+	s.replay.Store(m.replay)
 	ctx := b.Context()
 	s.cycle(b) // records the answers for replay
-	if process {
+	if m.process {
 		s.startReplayProcess(b)
 		runtime.GC()
 	}
 	s.measure(b, func() int {
-		if write {
+		if m.write {
 			d := store.Decision{Time: time.Now(), Pool: s.pools[0], Action: "bench", Reason: "change the database"}
 			if err := s.st.AppendDecision(ctx, d); err != nil {
 				b.Fatalf("AppendDecision: %v", err)
 			}
 		}
 		calls := 0
-		for _, pool := range s.pools {
-			res, err := s.ctrl.ReconcileOnce(ctx, pool)
-			if err != nil {
-				b.Fatalf("ReconcileOnce(%s): %v", pool, err)
+		if m.serial {
+			for _, pool := range s.pools {
+				res, err := s.ctrl.ReconcileOnce(ctx, pool)
+				if err != nil {
+					b.Fatalf("ReconcileOnce(%s): %v", pool, err)
+				}
+				calls += res.ADOCalls
 			}
-			calls += res.ADOCalls
+			return calls
+		}
+		for _, o := range s.ctrl.ReconcileAll(ctx) {
+			if o.Err != nil {
+				b.Fatalf("ReconcileAll: %s: %v", o.Result.Pool, o.Err)
+			}
+			calls += o.Result.ADOCalls
 		}
 		return calls
 	})

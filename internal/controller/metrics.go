@@ -21,6 +21,8 @@ type metrics struct {
 	adoCalls   *prometheus.GaugeVec
 	// publishFailures counts events Options.Events did not accept.
 	publishFailures *prometheus.CounterVec
+	// inFlight and waiting count the cycles holding and waiting for a slot.
+	inFlight, waiting prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -61,6 +63,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name:      "controller_event_publish_failures_total",
 			Help:      "Events the controller could not hand to the notification outbox, by pool and event type.",
 		}, []string{"pool", "event"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "adofleet",
+			Name:      "reconcile_in_flight",
+			Help:      "Reconcile cycles running now, across all pools (at most controller.maxConcurrentCycles).",
+		}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "adofleet",
+			Name:      "reconcile_waiting",
+			Help:      "Reconcile cycles waiting for a free slot because controller.maxConcurrentCycles are running.",
+		}),
 	}
 	if reg == nil {
 		return m
@@ -72,6 +84,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.decisions = promreg.MustRegister(reg, m.decisions)
 	m.adoCalls = promreg.MustRegister(reg, m.adoCalls)
 	m.publishFailures = promreg.MustRegister(reg, m.publishFailures)
+	m.inFlight = promreg.MustRegister(reg, m.inFlight)
+	m.waiting = promreg.MustRegister(reg, m.waiting)
 	return m
 }
 

@@ -23,6 +23,10 @@ const (
 	DefaultGoneRetention   = time.Hour
 	DefaultCycleTimeout    = 5 * time.Minute
 	DefaultControllerID    = "adofleet"
+	// DefaultMaxConcurrentCycles is how many pools are reconciled at once by default: enough to
+	// keep a fleet's cycles short, few enough that a controller started with hundreds of pools
+	// does not send them all to ADO and the providers in the same instant.
+	DefaultMaxConcurrentCycles = 16
 )
 
 // ProviderResolver returns the provider a pool's config names. *provider.Registry satisfies it.
@@ -83,8 +87,12 @@ type Options struct {
 	// CycleTimeout bounds one reconcile cycle, every ADO, provider and store call in it
 	// (default 5m): a call that hangs fails its cycle instead of stalling the pool's loop.
 	CycleTimeout time.Duration
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// MaxConcurrentCycles bounds the cycles that run at once across all pools, whether Run's
+	// loops, ReconcileOnce or ReconcileAll start them (default DefaultMaxConcurrentCycles). A
+	// cycle waits for a slot after taking its pool's lock, so a pool never holds two slots.
+	MaxConcurrentCycles int
+	Now                 func() time.Time
+	Logger              *slog.Logger
 	// Registerer receives the controller's metrics; nil keeps them unexported.
 	Registerer prometheus.Registerer
 	// Demands, if set, returns the pending check requests per pool (checks.PendingByPool): jobs
@@ -131,6 +139,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.CycleTimeout <= 0 {
 		o.CycleTimeout = DefaultCycleTimeout
+	}
+	if o.MaxConcurrentCycles <= 0 {
+		o.MaxConcurrentCycles = DefaultMaxConcurrentCycles
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -133,7 +133,7 @@ func (s *benchADO) newController(b *testing.B, provs controller.ProviderMap, poo
 	b.Helper()
 	ctx := b.Context()
 	client, err := ado.New(ado.Options{OrgURL: s.url, PAT: benchPAT, Timeout: time.Minute,
-		HTTPClient: &http.Client{Transport: countingTransport{next: http.DefaultTransport, n: &s.bytes, host: &s.host}}})
+		HTTPClient: &http.Client{Transport: countingTransport{next: ado.NewTransport(), n: &s.bytes, host: &s.host}}})
 	if err != nil {
 		b.Fatalf("ado.New: %v", err)
 	}
