@@ -1,6 +1,9 @@
 package scaler
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // orphanInstances decides which live instances to terminate and counts the ones still starting
 // (alive, agent not online yet, within the registration timeout), which are supply for launches.
@@ -10,15 +13,25 @@ import "fmt"
 // lingering instance of a finished one-job agent offline for longer than FinishedGrace. Never an
 // instance whose agent is busy, a placeholder, being drained, or whose name is ambiguous.
 func (v *view) orphanInstances() (terminate []Step, starting int) {
-	for _, in := range v.instances {
+	type pick struct {
+		i      int // into v.instances
+		reason string
+	}
+	var picked []pick
+	for i, in := range v.instances {
 		isStarting, reason := v.classifyInstance(in)
 		if isStarting {
 			starting++
 		}
-		if reason == "" {
-			continue
+		if reason != "" {
+			picked = append(picked, pick{i, reason})
 		}
-		step := Step{Action: ActionTerminate, Target: in.ID, InstanceID: in.ID, Reason: reason}
+	}
+	// The snapshot's order is the provider's: the steps come in compareInstances order.
+	slices.SortFunc(picked, func(a, b pick) int { return compareInstances(&v.instances[a.i], &v.instances[b.i]) })
+	for _, p := range picked {
+		in := v.instances[p.i]
+		step := Step{Action: ActionTerminate, Target: in.ID, InstanceID: in.ID, Reason: p.reason}
 		if a, _ := v.agentOf(in); a != nil {
 			step.AgentID = a.ID
 		}
