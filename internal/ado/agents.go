@@ -109,6 +109,12 @@ func (c *Client) ListAgents(ctx context.Context, poolID int) ([]Agent, error) {
 // calls it for every pool every cycle without the assigned requests, which it reads from the job
 // requests list instead.
 func (c *Client) ListAgentsWith(ctx context.Context, poolID int, o AgentListOptions) ([]Agent, error) {
+	return c.ListAgentsInto(ctx, nil, poolID, o)
+}
+
+// ListAgentsInto is ListAgentsWith building the agents in b (nil: fresh memory). They are valid
+// until the next call through b or its Reset.
+func (c *Client) ListAgentsInto(ctx context.Context, b *ListBuffers, poolID int, o AgentListOptions) ([]Agent, error) {
 	out := listOf[leanAgent]{Value: agentBufs.get()}
 	_, err := c.do(ctx, request{
 		op: "ListAgents", call: fmt.Sprintf("list agents in pool %d", poolID),
@@ -119,7 +125,7 @@ func (c *Client) ListAgentsWith(ctx context.Context, poolID int, o AgentListOpti
 	if err != nil {
 		return nil, err // never a half-decoded list
 	}
-	return leanAgents(out.Value), nil
+	return leanAgents(b, out.Value), nil
 }
 
 // GetAgent returns one agent. The 7.1 spec documents this path only as "Get Pool Permission"

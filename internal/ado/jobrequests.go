@@ -58,6 +58,12 @@ func (c *Client) jobRequests(ctx context.Context, op, call string, poolID int, q
 // has a result is dropped. When ADO's row cap is reached the controller sees only the first rows;
 // it should treat a full answer as "at least this many".
 func (c *Client) ListJobRequests(ctx context.Context, poolID int) ([]JobRequest, error) {
+	return c.ListJobRequestsInto(ctx, nil, poolID)
+}
+
+// ListJobRequestsInto is ListJobRequests building the rows in b (nil: fresh memory). They are
+// valid until the next call through b or its Reset.
+func (c *Client) ListJobRequestsInto(ctx context.Context, b *ListBuffers, poolID int) ([]JobRequest, error) {
 	out := listOf[leanJobRequest]{Value: jobBufs.get()}
 	_, err := c.do(ctx, request{
 		op: "ListJobRequests", call: fmt.Sprintf("list job requests in pool %d", poolID),
@@ -71,7 +77,7 @@ func (c *Client) ListJobRequests(ctx context.Context, poolID int) ([]JobRequest,
 	if err != nil {
 		return nil, err // never a half-decoded list
 	}
-	return jobRequests(out.Value), nil
+	return jobRequests(b, out.Value), nil
 }
 
 // ListFinishedJobRequests returns up to top finished job requests, newest first (for trace

@@ -1,6 +1,7 @@
 package ado
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -79,23 +80,51 @@ func (o *optTime) UnmarshalJSON(b []byte) error {
 
 func (r *leanJobRequest) finished() bool { return r.Result != nil }
 
-// jobRequests converts the unfinished rows; their times share one backing array.
-func jobRequests(in []leanJobRequest) []JobRequest {
+// ListBuffers is memory a caller reuses across list calls (ListJobRequestsInto,
+// ListAgentsInto): the rows a call returns, and the times and requests they point to, live in it
+// and are overwritten by the next call through it. The controller lists two lists per pool every
+// cycle and drops them at the cycle's end; building each in fresh memory was a fifth of what a
+// fleet cycle allocated (docs/BENCHMARKS.md). A ListBuffers serves one goroutine at a time; the
+// zero value is ready.
+type ListBuffers struct {
+	jobs      []JobRequest
+	jobTimes  []time.Time
+	agents    []Agent
+	agentReqs []JobRequest
+}
+
+// Reset zeroes what the last calls returned, so their strings and pointers are not kept alive,
+// and keeps the memory for the next calls.
+func (b *ListBuffers) Reset() {
+	clear(b.jobs)
+	clear(b.agents)
+	clear(b.agentReqs)
+	b.jobs, b.jobTimes, b.agents, b.agentReqs = b.jobs[:0], b.jobTimes[:0], b.agents[:0], b.agentReqs[:0]
+}
+
+// jobRequests converts the unfinished rows into b's memory (fresh memory when b is nil); their
+// times share one backing array.
+func jobRequests(b *ListBuffers, in []leanJobRequest) []JobRequest {
+	if b == nil {
+		b = &ListBuffers{}
+	}
 	n := 0
 	for i := range in {
 		if r := &in[i]; !r.finished() {
 			n += b2i(r.AssignTime.Set) + b2i(r.ReceiveTime.Set)
 		}
 	}
-	times := make([]time.Time, 0, n)
+	// Both are filled from empty: nothing of the last call may point into them any more.
+	times := slices.Grow(b.jobTimes[:0], n)
 	at := func(o optTime) *time.Time {
 		if !o.Set {
 			return nil
 		}
 		times = append(times, o.T)
-		return &times[len(times)-1] // never reallocated: cap is exactly n
+		return &times[len(times)-1] // never reallocated: cap is at least n
 	}
-	rows := make([]JobRequest, 0, len(in))
+	clear(b.jobs)
+	rows := slices.Grow(b.jobs[:0], len(in))
 	for i := range in {
 		r := &in[i]
 		if r.finished() {
@@ -107,6 +136,7 @@ func jobRequests(in []leanJobRequest) []JobRequest {
 			PoolID: r.PoolID, Demands: r.Demands, ReservedAgent: r.ReservedAgent,
 		})
 	}
+	b.jobs, b.jobTimes = rows, times
 	return rows
 }
 
@@ -117,36 +147,37 @@ func b2i(b bool) int {
 	return 0
 }
 
-// leanAgents converts a decoded list. The agents' requests share one backing array: one allocation
-// per list instead of one per busy agent.
-func leanAgents(in []leanAgent) []Agent {
+// leanAgents converts the agents into b's memory (fresh memory when b is nil); their requests
+// share one backing array.
+func leanAgents(b *ListBuffers, in []leanAgent) []Agent {
+	if b == nil {
+		b = &ListBuffers{}
+	}
 	n := 0
 	for i := range in {
-		if in[i].AssignedRequest != nil {
-			n++
-		}
-		if in[i].LastCompleted != nil {
-			n++
-		}
+		n += b2i(in[i].AssignedRequest != nil) + b2i(in[i].LastCompleted != nil)
 	}
-	reqs := make([]JobRequest, 0, n)
+	clear(b.agentReqs)
+	reqs := slices.Grow(b.agentReqs[:0], n)
 	req := func(r *leanRequest) *JobRequest {
 		if r == nil {
 			return nil
 		}
 		reqs = append(reqs, JobRequest{RequestID: r.RequestID, FinishTime: r.FinishTime, Result: r.Result, PoolID: r.PoolID})
-		return &reqs[len(reqs)-1] // never reallocated: cap is exactly n
+		return &reqs[len(reqs)-1] // never reallocated: cap is at least n
 	}
-	out := make([]Agent, len(in))
+	clear(b.agents)
+	out := slices.Grow(b.agents[:0], len(in))
 	for i := range in {
 		a := &in[i]
-		out[i] = Agent{
+		out = append(out, Agent{
 			ID: a.ID, Name: a.Name, Version: a.Version, Enabled: a.Enabled, Status: a.Status,
 			ProvisioningState: a.ProvisioningState, CreatedOn: a.CreatedOn,
 			StatusChangedOn: a.StatusChangedOn, MaxParallelism: a.MaxParallelism,
 			AssignedRequest: req(a.AssignedRequest), LastCompleted: req(a.LastCompleted),
-		}
+		})
 	}
+	b.agents, b.agentReqs = out, reqs
 	return out
 }
 

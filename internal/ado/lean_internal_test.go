@@ -36,7 +36,7 @@ func TestLeanJobRequestsMatchFullDecode(t *testing.T) {
 			if err := unmarshalBody(data, &lean); err != nil {
 				t.Fatalf("unmarshalBody: %v", err)
 			}
-			got := jobRequests(lean.Value)
+			got := jobRequests(nil, lean.Value)
 			if len(want) == 0 {
 				t.Fatalf("%s has no unfinished rows to compare", file)
 			}
@@ -87,7 +87,7 @@ func TestLeanNullAfterRepeatedKey(t *testing.T) {
 	if err := unmarshalBody(body, &lean); err != nil {
 		t.Fatalf("unmarshalBody: %v", err)
 	}
-	got := jobRequests(lean.Value)
+	got := jobRequests(nil, lean.Value)
 	if len(got) != 1 || (got[0].AssignTime == nil) != (full.Value[0].AssignTime == nil) ||
 		got[0].ReceiveTime == nil || !got[0].ReceiveTime.Equal(*full.Value[0].ReceiveTime) {
 		t.Errorf("lean %+v, want the full decode's times %+v", got, full.Value)
