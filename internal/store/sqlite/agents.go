@@ -102,11 +102,23 @@ func updateRow[R any](ctx context.Context, s *Store, scan func(scanner) (R, erro
 // (listcache.go) and filtered by state here.
 func (s *Store) ListAgents(ctx context.Context, pool string, states ...store.AgentState) (out []store.AgentRecord, err error) {
 	defer s.m.observe("list_agents", time.Now(), &err)
-	recs, err := s.agents.list(ctx, pool)
+	recs, err := s.agents.list(ctx, nil, pool)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list agents of pool %q: %w", pool, err)
 	}
 	return filterStates(recs, states), nil
+}
+
+var _ store.AgentAppender = (*Store)(nil)
+
+// AppendAgents appends pool's records in every state to dst (store.AgentAppender).
+func (s *Store) AppendAgents(ctx context.Context, dst []store.AgentRecord, pool string) (out []store.AgentRecord, err error) {
+	defer s.m.observe("list_agents", time.Now(), &err)
+	out, err = s.agents.list(ctx, dst, pool)
+	if err != nil {
+		return dst, fmt.Errorf("sqlite: list agents of pool %q: %w", pool, err)
+	}
+	return out, nil
 }
 
 // DeleteAgent removes the record; an absent record is not an error.

@@ -157,19 +157,23 @@ func (c *agentCache) current(ctx context.Context, pool string) (*cacheEntry, sta
 	return nil, stamp{gen: c.gen, version: v, changes: n}, nil
 }
 
-// list returns a copy of pool's records ("" = every pool) in every state, by name: the cached
-// ones if the pool's records have not changed since they were read, else read now and cached.
-func (c *agentCache) list(ctx context.Context, pool string) ([]store.AgentRecord, error) {
+// list appends to dst a copy of pool's records ("" = every pool) in every state, by name: the
+// cached ones if the pool's records have not changed since they were read, else read now and
+// cached. On error it returns dst.
+func (c *agentCache) list(ctx context.Context, dst []store.AgentRecord, pool string) ([]store.AgentRecord, error) {
 	e, at, cerr := c.current(ctx, pool)
 	if cerr != nil && ctx.Err() != nil {
-		return nil, cerr
+		return dst, cerr
 	}
 	if e != nil {
-		return slices.Clone(e.recs), nil // e.recs is never modified, only replaced
+		return append(dst, e.recs...), nil // e.recs is never modified, only replaced
 	}
 	recs, err := c.query(ctx, pool)
-	if err != nil || cerr != nil {
-		return recs, err // uncached: the signals could not be read
+	if err != nil {
+		return dst, err
+	}
+	if cerr != nil {
+		return append(dst, recs...), nil // uncached: the signals could not be read
 	}
 	c.mu.Lock()
 	if c.conn != nil && c.gen == at.gen {
@@ -178,7 +182,7 @@ func (c *agentCache) list(ctx context.Context, pool string) ([]store.AgentRecord
 		c.pools[pool] = &cacheEntry{changes: at.changes, checked: at.version, recs: slices.Clip(recs)}
 	}
 	c.mu.Unlock()
-	return slices.Clone(recs), nil
+	return append(dst, recs...), nil
 }
 
 // query reads pool's records ("" = every pool) in every state, by name.

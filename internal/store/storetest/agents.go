@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -179,6 +180,35 @@ func testListAgents(t *testing.T, h *harness) {
 			}
 		})
 	}
+	// store.AppendAgents, through the backend's own AppendAgents where it has one, lists what
+	// ListAgents lists after what the caller's slice holds, whatever its spare capacity holds.
+	_, native := s.Store.(store.AgentAppender)
+	t.Run(fmt.Sprintf("AppendAgents (backend's own: %t)", native), func(t *testing.T) {
+		buf := make([]store.AgentRecord, 1, 8)
+		buf[0] = store.AgentRecord{Name: "the caller's"}
+		stale := slices.Repeat([]store.AgentRecord{{Name: "stale", Pool: "linux"}}, 7)
+		for _, pool := range []string{"linux", "", "windows", "mac"} {
+			copy(buf[1:cap(buf)], stale)
+			want, err := s.ListAgents(t.Context(), pool)
+			if err != nil {
+				t.Fatalf("ListAgents(%q): %v", pool, err)
+			}
+			got, err := store.AppendAgents(t.Context(), s.Store, buf[:1], pool)
+			if err != nil {
+				t.Fatalf("AppendAgents(%q): %v", pool, err)
+			}
+			if got[0].Name != "the caller's" {
+				t.Errorf("AppendAgents(%q) replaced the caller's first record with %q", pool, got[0].Name)
+			}
+			got = got[1:]
+			for _, l := range [][]store.AgentRecord{want, got} {
+				slices.SortFunc(l, func(a, b store.AgentRecord) int { return strings.Compare(a.Name, b.Name) })
+			}
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("AppendAgents(%q) after the caller's record (-ListAgents +AppendAgents):\n%s", pool, diff)
+			}
+		}
+	})
 }
 
 func testDeleteAgent(t *testing.T, h *harness) {
