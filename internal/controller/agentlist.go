@@ -25,16 +25,35 @@ type agentListerWith interface {
 	ListAgentsWith(ctx context.Context, poolID int, o ado.AgentListOptions) ([]ado.Agent, error)
 }
 
+// listerInto is implemented by *ado.Client: the cycle's two lists built in the cycle's reused
+// memory (ado.ListBuffers, held by its observation). An ADO without it is listed as above.
+type listerInto interface {
+	ListAgentsInto(ctx context.Context, b *ado.ListBuffers, poolID int, o ado.AgentListOptions) ([]ado.Agent, error)
+	ListJobRequestsInto(ctx context.Context, b *ado.ListBuffers, poolID int) ([]ado.JobRequest, error)
+}
+
 // leanAgents is what the cycle's agents list asks for.
 var leanAgents = ado.AgentListOptions{AssignedRequest: false, LastCompletedRequest: true}
 
-// ListAgentsWith lists the agents with o's requests, or in full if the ADO cannot choose.
-func (c *countingADO) ListAgentsWith(ctx context.Context, poolID int, o ado.AgentListOptions) ([]ado.Agent, error) {
+// listAgentsInto lists the agents with o's requests into b, or as the ADO can.
+func (c *countingADO) listAgentsInto(ctx context.Context, b *ado.ListBuffers, poolID int, o ado.AgentListOptions) ([]ado.Agent, error) {
 	c.calls.Add(1)
-	if l, ok := c.next.(agentListerWith); ok {
+	switch l := c.next.(type) {
+	case listerInto:
+		return l.ListAgentsInto(ctx, b, poolID, o)
+	case agentListerWith:
 		return l.ListAgentsWith(ctx, poolID, o)
 	}
 	return c.next.ListAgents(ctx, poolID)
+}
+
+// listJobRequestsInto lists the job requests into b, or as the ADO can.
+func (c *countingADO) listJobRequestsInto(ctx context.Context, b *ado.ListBuffers, poolID int) ([]ado.JobRequest, error) {
+	if l, ok := c.next.(listerInto); ok {
+		c.calls.Add(1)
+		return l.ListJobRequestsInto(ctx, b, poolID)
+	}
+	return c.ListJobRequests(ctx, poolID)
 }
 
 // attributable reports whether jobs names the agent of every running job, so that attachJobs

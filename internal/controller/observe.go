@@ -30,12 +30,14 @@ type observation struct {
 	// chain), so an instance costs no allocation of its own.
 	instByID, instByAgent map[string]int
 	nextByID, nextByAgent []int
-	recs                  []*store.AgentRecord // every state, sorted by name
+	recs                  []*store.AgentRecord // every state, sorted by name; into recBuf
+	recBuf                []store.AgentRecord
 	recByName             map[string]*store.AgentRecord
 	demands               int             // pending check requests of the pool (Options.Demands)
 	reserved              map[string]bool // agents a check reserved (Options.Reserved)
 
-	// Memory snapshot and attachJobs build in.
+	// Memory the ADO lists, snapshot and attachJobs build in.
+	lists      ado.ListBuffers
 	snap       scaler.Snapshot
 	assigned   map[int64]int // request id -> agent id, from the agents' assigned requests
 	agentIndex map[int]int   // agent id -> index in the agent list
@@ -54,12 +56,12 @@ func (cy *cycle) observe(ctx context.Context) error {
 	// the snapshot already has, instead of as a queued job next to an agent already busy with it
 	// (which would launch an agent for a job that has one).
 	// The agents come without their assigned requests; the job rows say who is busy (agentlist.go).
-	agents, err := cy.ado.ListAgentsWith(ctx, poolID, leanAgents)
+	agents, err := cy.ado.listAgentsInto(ctx, &o.lists, poolID, leanAgents)
 	if err != nil {
 		cy.forgetPoolOn(err)
 		return fmt.Errorf("observe: list agents of pool %q: %w", name, err)
 	}
-	jobs, err := cy.ado.ListJobRequests(ctx, poolID)
+	jobs, err := cy.ado.listJobRequestsInto(ctx, &o.lists, poolID)
 	if err != nil {
 		cy.forgetPoolOn(err)
 		return fmt.Errorf("observe: list job requests of pool %q: %w", name, err)
@@ -78,7 +80,8 @@ func (cy *cycle) observe(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("observe: list instances of pool %q from provider %q: %w", name, cy.p.cfg.Provider, err)
 	}
-	recs, err := cy.c.opts.Store.ListAgents(ctx, name)
+	recs, err := store.AppendAgents(ctx, cy.c.opts.Store, o.recBuf[:0], name)
+	o.recBuf = recs
 	if err != nil {
 		return fmt.Errorf("observe: list store records of pool %q: %w", name, err)
 	}

@@ -62,8 +62,10 @@ func (o *observation) release() {
 // zeroed before they are truncated, so the elements past their length keep nothing alive.
 func (o *observation) reset() {
 	o.placeholder = ""
-	// The lists and Reserved belong to their callers: dropped, never cleared.
+	// The ADO lists are in o.lists, or (from an ADO that cannot list into it) their caller's, as
+	// Reserved is: o.lists is cleared, the others dropped, never cleared.
 	o.jobs, o.agentList, o.reserved = nil, nil, nil
+	o.lists.Reset()
 	o.demands = 0
 	clear(o.agents)
 	clear(o.insts)
@@ -73,6 +75,8 @@ func (o *observation) reset() {
 	o.nextByID, o.nextByAgent = o.nextByID[:0], o.nextByAgent[:0]
 	clear(o.recs)
 	o.recs = o.recs[:0]
+	clear(o.recBuf)
+	o.recBuf = o.recBuf[:0]
 	clear(o.recByName)
 	clear(o.assigned)
 	clear(o.agentIndex)

@@ -14,15 +14,30 @@ import (
 // and its instance disappear out of band, which only the second cycle's lists show. A pool's
 // cycles reuse one observation's maps and slices; an entry left from the first cycle (the agent
 // by name, its live instance, its record) would keep the vanished agent registered, or index past
-// the end of the shorter agent list. The result of the first cycle must not change either.
+// the end of the shorter agent list. The result of the first cycle must not change either. With
+// the ADO client itself (not the test's wrapper), the ADO lists too are built in the reused
+// memory (ado.ListBuffers), as in serve.
 func TestCycleSeesOnlyItsOwnFleet(t *testing.T) {
 	t.Parallel()
+	for _, direct := range []bool{false, true} {
+		t.Run(map[bool]string{false: "wrapped ADO", true: "ADO client"}[direct], func(t *testing.T) {
+			t.Parallel()
+			testCycleSeesOnlyItsOwnFleet(t, direct)
+		})
+	}
+}
+
+func testCycleSeesOnlyItsOwnFleet(t *testing.T, direct bool) {
 	policy := testPolicy()
 	policy.Min, policy.Max = 2, 3
 	policy.OneJobPerAgent = false
 	policy.IdleTimeout = time.Hour // idle agents stay
 	h := newHarness(t, policy, true)
-	c := h.newController(h.options(nil))
+	opts := h.options(nil)
+	if direct {
+		opts.ADO = h.client
+	}
+	c := h.newController(opts)
 
 	var first controller.Result
 	h.until(c, 300, func() bool {
