@@ -208,8 +208,8 @@ func readStatusPool(ctx context.Context, p config.Pool, controllerID string, b *
 	return sp
 }
 
-// openStatusStore opens the configured store for reading. A SQLite file that does not exist
-// has no records, and is not created.
+// openStatusStore opens the configured store for reading only: nothing is created or migrated.
+// A SQLite file that does not exist has no records, and is not created.
 func openStatusStore(ctx context.Context, cfg *config.Config, b *base, reg prometheus.Registerer, log *slog.Logger) (statusStore, func(), error) {
 	if l := cfg.Store.SQLite; l != nil && cfg.Store.DynamoDB == nil && cfg.Store.Postgres == nil {
 		if _, err := os.Stat(l.Path); errors.Is(err, fs.ErrNotExist) {
@@ -217,7 +217,7 @@ func openStatusStore(ctx context.Context, cfg *config.Config, b *base, reg prome
 			return noRecords{}, func() {}, nil
 		}
 	}
-	st, err := openStore(ctx, cfg, b.ac, b.secrets, reg, log) // store.go
+	st, err := openStoreReadOnly(ctx, cfg, b.ac, b.secrets, reg, log) // store.go
 	if err != nil {
 		return nil, nil, err
 	}

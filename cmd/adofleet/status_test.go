@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/adofleet/adofleet/internal/controller/fleetops"
 	"github.com/adofleet/adofleet/internal/store"
+	"github.com/adofleet/adofleet/internal/store/sqlite"
 )
 
 // Records the status tests add to the gc fixture: one whose agent and instance are both gone,
@@ -319,6 +321,57 @@ func TestStatusNoStoreFile(t *testing.T) {
 	// No records: the offline agents are not known to be adofleet's; the tagged instances are.
 	if got, want := doc.Pools[0].Counts, (fleetops.Counts{RunningJobs: 1, Busy: 1, Idle: 1, Starting: 1, Foreign: 3, Instances: 3}); !cmp.Equal(got, want) {
 		t.Errorf("counts = %+v, want %+v", got, want)
+	}
+}
+
+// TestStatusLeavesAnOlderSchemaAlone: status never migrates. A SQLite file at an older schema
+// (a serve of an earlier version owns it) is refused with what to do, and stays at its version.
+func TestStatusLeavesAnOlderSchemaAlone(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	f := newGCFixture(t, ctx, false)
+	db := filepath.Join(f.h.dir, "old.db")
+	st, err := sqlite.Open(ctx, db, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The file of an older adofleet: its migrations after the first not applied yet.
+	version := func() int {
+		raw, err := sql.Open("sqlite", db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		if _, err := raw.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version > 1`); err != nil {
+			t.Fatal(err)
+		}
+		var v int
+		if err := raw.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := version(); v != 1 {
+		t.Fatalf("setup: schema version %d, want 1", v)
+	}
+	cfg, err := os.ReadFile(f.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(f.h.dir, "old.yaml")
+	if err := os.WriteFile(path, []byte(strings.Replace(string(cfg), filepath.Join(f.h.dir, "state.db"), db, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := runCLI(ctx, "status", "-c", path, "--pool", "build")
+	if err == nil || !strings.Contains(stderr+err.Error(), "older than this binary's") {
+		t.Fatalf("status on a version-1 store: err = %v, stdout %q, stderr %q; want it refused as an older schema", err, out, stderr)
+	}
+	if v := version(); v != 1 {
+		t.Errorf("schema after status = %d, want 1 (status must not migrate)", v)
 	}
 }
 

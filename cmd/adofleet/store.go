@@ -31,15 +31,26 @@ func inLambda() bool { return os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" }
 // the AWS config (nil when nothing uses AWS; loadAWS loads it for a dynamodb store); secrets
 // resolves postgres's URL. The caller closes the store.
 func openStore(ctx context.Context, cfg *config.Config, ac *aws.Config, secrets *secret.Registry, reg prometheus.Registerer, log *slog.Logger) (store.Store, error) {
+	return openStoreMode(ctx, cfg, ac, secrets, reg, log, false)
+}
+
+// openStoreReadOnly opens the configured store for reading only (adofleet status): SQLite and
+// Postgres neither create nor migrate anything and refuse a schema of another version, and a
+// DynamoDB table is not created.
+func openStoreReadOnly(ctx context.Context, cfg *config.Config, ac *aws.Config, secrets *secret.Registry, reg prometheus.Registerer, log *slog.Logger) (store.Store, error) {
+	return openStoreMode(ctx, cfg, ac, secrets, reg, log, true)
+}
+
+func openStoreMode(ctx context.Context, cfg *config.Config, ac *aws.Config, secrets *secret.Registry, reg prometheus.Registerer, log *slog.Logger, readOnly bool) (store.Store, error) {
 	ctx, cancel := context.WithTimeout(ctx, storeOpenTimeout)
 	defer cancel()
 	slog := log.With("component", "store")
 	s := cfg.Store
 	switch {
 	case s.DynamoDB != nil:
-		return openDynamoDB(ctx, s.DynamoDB, ac, reg, slog)
+		return openDynamoDB(ctx, s.DynamoDB, ac, reg, slog, readOnly)
 	case s.Postgres != nil:
-		return openPostgres(ctx, s.Postgres, secrets, reg, slog)
+		return openPostgres(ctx, s.Postgres, secrets, reg, slog, readOnly)
 	case s.SQLite != nil:
 		path := s.SQLite.Path
 		if inLambda() && !strings.HasPrefix(path, "/tmp/") {
@@ -49,7 +60,7 @@ func openStore(ctx context.Context, cfg *config.Config, ac *aws.Config, secrets 
 			// Each execution environment has its own /tmp: state is not shared between them.
 			slog.Warn("the sqlite store in Lambda is private to one execution environment; use store.dynamodb to share state", "path", path)
 		}
-		st, err := sqlite.Open(ctx, path, sqlite.Options{Logger: slog, Registerer: reg})
+		st, err := sqlite.Open(ctx, path, sqlite.Options{Logger: slog, Registerer: reg, ReadOnly: readOnly})
 		if err != nil {
 			return nil, fmt.Errorf("store.sqlite %s: %w", path, err)
 		}
@@ -58,12 +69,12 @@ func openStore(ctx context.Context, cfg *config.Config, ac *aws.Config, secrets 
 	return nil, errors.New("store: none configured (config.SetDefaults chooses sqlite)")
 }
 
-func openDynamoDB(ctx context.Context, d *config.DynamoDBStore, ac *aws.Config, reg prometheus.Registerer, log *slog.Logger) (store.Store, error) {
+func openDynamoDB(ctx context.Context, d *config.DynamoDBStore, ac *aws.Config, reg prometheus.Registerer, log *slog.Logger, readOnly bool) (store.Store, error) {
 	if ac == nil {
 		return nil, errors.New("store.dynamodb: no AWS config loaded")
 	}
 	client := dynamodb.NewClient(regional(ac, d.Region), dynamodb.ClientOptions{BaseEndpoint: d.Endpoint, MaxAttempts: d.MaxAttempts})
-	if d.CreateTable {
+	if d.CreateTable && !readOnly {
 		if err := dynamodb.EnsureTable(ctx, client, d.Table, log); err != nil {
 			return nil, fmt.Errorf("store.dynamodb: %w", err)
 		}
@@ -79,7 +90,7 @@ func openDynamoDB(ctx context.Context, d *config.DynamoDBStore, ac *aws.Config, 
 	return st, nil
 }
 
-func openPostgres(ctx context.Context, p *config.PostgresStore, secrets *secret.Registry, reg prometheus.Registerer, log *slog.Logger) (store.Store, error) {
+func openPostgres(ctx context.Context, p *config.PostgresStore, secrets *secret.Registry, reg prometheus.Registerer, log *slog.Logger, readOnly bool) (store.Store, error) {
 	if secrets == nil {
 		return nil, errors.New("store.postgres.url: no secret registry")
 	}
@@ -90,6 +101,7 @@ func openPostgres(ctx context.Context, p *config.PostgresStore, secrets *secret.
 	// postgres.Open keeps the URL's password out of its errors and logs.
 	st, err := postgres.Open(ctx, url.Reveal(), postgres.Options{
 		Schema: p.Schema, MaxConns: p.MaxConns, Timeout: p.Timeout.D(), Logger: log, Registerer: reg,
+		ReadOnly: readOnly,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store.postgres: %w", err)

@@ -86,6 +86,29 @@ type rowQuerier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// requireSchema fails unless the schema is at exactly migration want, reading only: a read-only
+// store can neither migrate an older schema nor read a newer one safely.
+func (s *Store) requireSchema(ctx context.Context, want int) error {
+	var table *string
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1)::text`, pgx.Identifier{s.schema, "schema_migrations"}.Sanitize()).Scan(&table); err != nil {
+		return fmt.Errorf("look up schema_migrations: %w", err)
+	}
+	cur := 0
+	if table != nil {
+		var err error
+		if cur, err = schemaVersion(ctx, s.pool, s); err != nil {
+			return err
+		}
+	}
+	switch {
+	case cur < want:
+		return fmt.Errorf("schema is at version %d, older than this binary's (%d), and a read-only open does not migrate: run this version's adofleet serve once, or the adofleet that wrote it", cur, want)
+	case cur > want:
+		return fmt.Errorf("schema is at version %d, newer than this binary knows (%d): run a newer adofleet", cur, want)
+	}
+	return nil
+}
+
 // schemaVersion is the highest applied migration, 0 for a new schema.
 func schemaVersion(ctx context.Context, q rowQuerier, s *Store) (int, error) {
 	var v int

@@ -39,6 +39,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock PruneExpired prunes at (default time.Now).
 	Now func() time.Time
+	// ReadOnly opens the schema for reading only: nothing is created or migrated, every
+	// transaction is read-only (a write fails), and a schema that is not at the version this
+	// binary writes is refused rather than migrated (adofleet status).
+	ReadOnly bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -110,6 +114,9 @@ func open(ctx context.Context, url string, opts Options, upTo int) (*Store, erro
 	// The server stops a statement the client lost track of; the client's context stops the rest.
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.Timeout.Milliseconds(), 10)
 	cfg.ConnConfig.RuntimeParams["application_name"] = "adofleet"
+	if opts.ReadOnly {
+		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}
 	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > opts.Timeout {
 		cfg.ConnConfig.ConnectTimeout = opts.Timeout
 	}
@@ -130,7 +137,11 @@ func open(ctx context.Context, url string, opts Options, upTo int) (*Store, erro
 	}
 	mctx, cancel := s.bound(ctx)
 	defer cancel()
-	if err := s.migrate(mctx, upTo, log); err != nil {
+	check := func() error { return s.migrate(mctx, upTo, log) }
+	if opts.ReadOnly {
+		check = func() error { return s.requireSchema(mctx, upTo) }
+	}
+	if err := check(); err != nil {
 		pool.Close()
 		return nil, redact(fmt.Errorf("postgres: open %s: %w", where, err), secrets)
 	}

@@ -88,6 +88,29 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// requireSchema fails unless the database's schema is at exactly migration want, reading only:
+// a read-only store can neither migrate an older schema nor read a newer one safely.
+func requireSchema(ctx context.Context, db *sql.DB, want int) error {
+	var tables int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&tables); err != nil {
+		return fmt.Errorf("look up schema_migrations: %w", err)
+	}
+	cur := 0
+	if tables > 0 {
+		var err error
+		if cur, err = schemaVersion(ctx, db); err != nil {
+			return err
+		}
+	}
+	switch {
+	case cur < want:
+		return fmt.Errorf("database schema is at version %d, older than this binary's (%d), and a read-only open does not migrate: run this version's adofleet serve once, or the adofleet that wrote it", cur, want)
+	case cur > want:
+		return fmt.Errorf("database schema is at version %d, newer than this binary knows (%d): run a newer adofleet", cur, want)
+	}
+	return nil
+}
+
 // schemaVersion is the highest applied migration, 0 for a new database.
 func schemaVersion(ctx context.Context, q querier) (int, error) {
 	var v int

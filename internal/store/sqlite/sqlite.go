@@ -37,6 +37,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the store's metrics; nil leaves them unregistered.
 	Registerer prometheus.Registerer
+	// ReadOnly opens an existing database for reading only: nothing is created or migrated,
+	// every connection is query-only (a write fails), and a database whose schema is not the
+	// one this binary writes is refused rather than migrated. adofleet status opens the store so:
+	// it may run a newer adofleet against a database a running serve owns.
+	ReadOnly bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -83,12 +88,17 @@ func open(ctx context.Context, path string, opts Options, schema int) (*Store, e
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("sqlite: open %q read-only: %w", path, err)
+		}
+	}
 	if err := checkPath(path); err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
 	log := opts.Logger.With("component", "store", "backend", "sqlite", "path", path)
 
-	w, err := sql.Open("sqlite", dsn(path, opts, true))
+	w, err := sql.Open("sqlite", dsn(path, opts, !opts.ReadOnly))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
@@ -100,7 +110,11 @@ func open(ctx context.Context, path string, opts Options, schema int) (*Store, e
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, explain(err))
 	}
-	if err := migrate(ctx, w, schema, log); err != nil {
+	check := func() error { return migrate(ctx, w, schema, log) }
+	if opts.ReadOnly {
+		check = func() error { return requireSchema(ctx, w, schema) }
+	}
+	if err := check(); err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, explain(err))
 	}
