@@ -303,14 +303,7 @@ func TestStatusNoStoreFile(t *testing.T) {
 	defer cancel()
 	f := newGCFixture(t, ctx, false)
 	db := filepath.Join(f.h.dir, "nosuch.db")
-	cfg, err := os.ReadFile(f.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(f.h.dir, "nostore.yaml")
-	if err := os.WriteFile(path, []byte(strings.Replace(string(cfg), filepath.Join(f.h.dir, "state.db"), db, 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := f.configWithStore(t, db)
 	doc, printed, err := statusJSON(t, ctx, "-c", path, "--pool", "build")
 	if err != nil {
 		t.Fatalf("status: %v\n%s", err, printed)
@@ -358,14 +351,7 @@ func TestStatusLeavesAnOlderSchemaAlone(t *testing.T) {
 	if v := version(); v != 1 {
 		t.Fatalf("setup: schema version %d, want 1", v)
 	}
-	cfg, err := os.ReadFile(f.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(f.h.dir, "old.yaml")
-	if err := os.WriteFile(path, []byte(strings.Replace(string(cfg), filepath.Join(f.h.dir, "state.db"), db, 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := f.configWithStore(t, db)
 	out, stderr, err := runCLI(ctx, "status", "-c", path, "--pool", "build")
 	if err == nil || !strings.Contains(stderr+err.Error(), "older than this binary's") {
 		t.Fatalf("status on a version-1 store: err = %v, stdout %q, stderr %q; want it refused as an older schema", err, out, stderr)
@@ -373,6 +359,21 @@ func TestStatusLeavesAnOlderSchemaAlone(t *testing.T) {
 	if v := version(); v != 1 {
 		t.Errorf("schema after status = %d, want 1 (status must not migrate)", v)
 	}
+}
+
+// configWithStore writes a copy of the fixture's config whose SQLite store is db, and returns
+// its path.
+func (f *gcFixture) configWithStore(t *testing.T, db string) string {
+	t.Helper()
+	cfg, err := os.ReadFile(f.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(f.h.dir, strings.TrimSuffix(filepath.Base(db), ".db")+".yaml")
+	if err := os.WriteFile(path, []byte(strings.Replace(string(cfg), filepath.Join(f.h.dir, "state.db"), db, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // TestPoolCommandUsageErrors: gc and status exit 2, naming what is wrong, for a bad config, an

@@ -102,13 +102,7 @@ func requireSchema(ctx context.Context, db *sql.DB, want int) error {
 			return err
 		}
 	}
-	switch {
-	case cur < want:
-		return fmt.Errorf("database schema is at version %d, older than this binary's (%d), and a read-only open does not migrate: run this version's adofleet serve once, or the adofleet that wrote it", cur, want)
-	case cur > want:
-		return fmt.Errorf("database schema is at version %d, newer than this binary knows (%d): run a newer adofleet", cur, want)
-	}
-	return nil
+	return storemigrate.RequireVersion(cur, want)
 }
 
 // schemaVersion is the highest applied migration, 0 for a new database.

@@ -58,3 +58,16 @@ func MustLoad(fsys fs.FS, backend string) []Migration {
 	}
 	return ms
 }
+
+// RequireVersion is what a read-only store says of a schema at version cur when this binary
+// writes version want: nil when they match, else what to do. A read-only open can neither
+// migrate an older schema nor safely read a newer one.
+func RequireVersion(cur, want int) error {
+	switch {
+	case cur < want:
+		return fmt.Errorf("schema is at version %d, older than this binary's (%d), and a read-only open does not migrate: run this version's adofleet serve once, or the adofleet that wrote it", cur, want)
+	case cur > want:
+		return fmt.Errorf("schema is at version %d, newer than this binary knows (%d): run a newer adofleet", cur, want)
+	}
+	return nil
+}

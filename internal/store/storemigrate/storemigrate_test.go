@@ -82,3 +82,20 @@ func TestMustLoadPanics(t *testing.T) {
 	}()
 	storemigrate.MustLoad(fstest.MapFS{"migrations/0001_a.sql": file("A"), "migrations/0003_c.sql": file("C")}, "sqlite")
 }
+
+func TestRequireVersion(t *testing.T) {
+	for _, tc := range []struct {
+		cur, want int
+		says      string // "" : no error
+	}{
+		{3, 3, ""},
+		{0, 3, "version 0, older than this binary's (3)"},
+		{2, 3, "version 2, older than this binary's (3)"},
+		{4, 3, "version 4, newer than this binary knows (3)"},
+	} {
+		err := storemigrate.RequireVersion(tc.cur, tc.want)
+		if (err == nil) != (tc.says == "") || (err != nil && !strings.Contains(err.Error(), tc.says)) {
+			t.Errorf("RequireVersion(%d, %d) = %v, want %q", tc.cur, tc.want, err, tc.says)
+		}
+	}
+}
