@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // A fleet's pools are reconciled concurrently, as serve's loops and ReconcileAll run them, but no
@@ -41,13 +42,19 @@ type Outcome struct {
 
 // ReconcileAll runs one cycle for every pool, at most MaxConcurrentCycles at once, and returns
 // their outcomes in config order once all are done. A pool's failure does not stop the others.
+// MaxConcurrentCycles workers take the pools in config order, rather than a goroutine per pool
+// waiting for a slot: a thousand pools cost a few goroutines, whose stacks, grown by the first
+// cycle, serve the next ones.
 func (c *Controller) ReconcileAll(ctx context.Context) []Outcome {
 	out := make([]Outcome, len(c.pools))
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for i, p := range c.pools {
+	for range min(len(c.pools), cap(c.slots)) {
 		wg.Go(func() {
-			res, err := c.reconcile(ctx, p)
-			out[i] = Outcome{Result: res, Err: err}
+			for i := int(next.Add(1) - 1); i < len(c.pools); i = int(next.Add(1) - 1) {
+				res, err := c.reconcile(ctx, c.pools[i])
+				out[i] = Outcome{Result: res, Err: err}
+			}
 		})
 	}
 	wg.Wait()
