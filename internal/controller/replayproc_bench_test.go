@@ -146,8 +146,11 @@ func redirect(host *atomic.Pointer[string], r *http.Request) *http.Request {
 	if h == nil {
 		return r
 	}
-	r = r.Clone(r.Context())
-	r.URL.Host = *h
-	r.Host = *h
-	return r
+	// A shallow copy with its own URL: the request itself must not be changed, and a deep
+	// Clone (headers included) cost the benchmark about a millisecond of CPU per fleet cycle
+	// that the controller does not spend.
+	c, u := *r, *r.URL
+	u.Host = *h
+	c.URL, c.Host = &u, *h
+	return &c
 }
