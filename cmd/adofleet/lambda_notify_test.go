@@ -4,19 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/adofleet/adofleet/internal/adosim"
 	"github.com/adofleet/adofleet/internal/notify"
+	"github.com/adofleet/adofleet/internal/notify/notifytest"
 	"github.com/adofleet/adofleet/internal/store"
+	"github.com/adofleet/adofleet/internal/testclock"
 )
 
 // The notification secrets of these tests, each recognisable.
@@ -68,61 +66,34 @@ type receipt struct {
 	signed                bool // the X-Adofleet-Signature verified with lambdaSignKey
 }
 
-// receiver is a notification endpoint that records what it gets and answers 503 while down.
-type receiver struct {
-	*httptest.Server
-	down atomic.Bool
-	mu   sync.Mutex
-	got  []receipt
-}
+// receiver is the notification endpoint of these tests, a notifytest.Receiver; SetDefault takes
+// it down (receiverDown: 503) and back up (receiverUp).
+type receiver struct{ *notifytest.Receiver }
+
+// The receiver's answers while it is down and once it is back up.
+var (
+	receiverDown = notifytest.Answer{Status: http.StatusServiceUnavailable}
+	receiverUp   = notifytest.Answer{Status: http.StatusOK, Body: "ok"}
+)
 
 func newReceiver(t *testing.T) *receiver {
 	t.Helper()
-	rv := &receiver{}
-	rv.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rc := receipt{
-			path: r.URL.Path, event: r.Header.Get(notify.HeaderEvent), delivery: r.Header.Get(notify.HeaderDelivery),
-			body: string(body), status: http.StatusOK,
-		}
-		rc.signed = notify.Verify([]byte(lambdaSignKey), r.Header.Get(notify.HeaderTimestamp),
-			r.Header.Get(notify.HeaderSignature), body, time.Now(), time.Hour) == nil
-		if rv.down.Load() {
-			rc.status = http.StatusServiceUnavailable
-		}
-		rv.mu.Lock()
-		rv.got = append(rv.got, rc)
-		rv.mu.Unlock()
-		w.WriteHeader(rc.status)
-	}))
-	t.Cleanup(rv.Close)
-	return rv
+	return &receiver{notifytest.NewReceiver(t)}
 }
 
 // receipts returns what the receiver got so far.
 func (rv *receiver) receipts() []receipt {
-	rv.mu.Lock()
-	defer rv.mu.Unlock()
-	return append([]receipt(nil), rv.got...)
-}
-
-// stepClock is the notifier's clock in these tests: a minute passes between two scheduled
-// invocations without the test waiting for it.
-type stepClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stepClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *stepClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	reqs := rv.Requests()
+	out := make([]receipt, len(reqs))
+	for i, r := range reqs {
+		out[i] = receipt{
+			path: r.Path, event: r.Header.Get(notify.HeaderEvent), delivery: r.Header.Get(notify.HeaderDelivery),
+			body: string(r.Body), status: r.Status,
+			signed: notify.Verify([]byte(lambdaSignKey), r.Header.Get(notify.HeaderTimestamp),
+				r.Header.Get(notify.HeaderSignature), r.Body, time.Now(), time.Hour) == nil,
+		}
+	}
+	return out
 }
 
 // notifyFixture is the simulator, a receiver and the environment the configs above read.
@@ -153,15 +124,16 @@ func (f *notifyFixture) config(t *testing.T, route, storeYAML string, min int, e
 	return f.sim.writeConfig(t, yaml, append([]string{"{missing}", filepath.Join(f.sim.dir, "no-such-agent")}, extra...)...)
 }
 
-// handler is a Lambda function of kind over cfgPath; clock, if set, is its notifier's clock.
-func (f *notifyFixture) handler(t *testing.T, kind, cfgPath string, clock *stepClock) *lambdaHandler {
+// handler is a Lambda function of kind over cfgPath; clock, if set, is its notifier's clock, which
+// the test advances so that a minute passes between two scheduled invocations without waiting.
+func (f *notifyFixture) handler(t *testing.T, kind, cfgPath string, clock *testclock.Manual) *lambdaHandler {
 	t.Helper()
 	h, err := newLambdaHandler(kind, lambdaConfigFromEnv(envMap{envLambdaConfig: cfgPath}.get), f.logs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if clock != nil {
-		h.notifyTune = append(h.notifyTune, func(o *notify.Options) { o.Now = clock.now })
+		h.notifyTune = append(h.notifyTune, func(o *notify.Options) { o.Now = clock.Now })
 	}
 	return h
 }
@@ -236,12 +208,12 @@ func TestLambdaReconcileDeliversItsEvents(t *testing.T) {
 // succeeds; the next scheduled invocation, a minute later, delivers it.
 func TestLambdaNotificationRetriedByALaterInvocation(t *testing.T) {
 	f := newNotifyFixture(t, adosim.FailFirst(1, *adosim.RateLimited(0), adofleetCall))
-	clock := &stepClock{t: time.Now()}
+	clock := testclock.NewManual(time.Now())
 	h := f.handler(t, handlerReconcile, f.config(t, webhookRoute, sqliteStore, 0), clock)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	f.recv.down.Store(true)
+	f.recv.SetDefault(receiverDown)
 	out, err := h.Invoke(ctx, json.RawMessage(scheduledEvent))
 	if err != nil {
 		t.Fatalf("invocation with the receiver down: %v, want success\n%s", err, f.logs.String())
@@ -263,8 +235,8 @@ func TestLambdaNotificationRetriedByALaterInvocation(t *testing.T) {
 		shown = append(shown, m.LastError)
 	}
 
-	f.recv.down.Store(false)
-	clock.advance(time.Minute)
+	f.recv.SetDefault(receiverUp)
+	clock.Advance(time.Minute)
 	out, err = h.Invoke(ctx, json.RawMessage(scheduledEvent))
 	if err != nil {
 		t.Fatalf("next invocation: %v\n%s", err, f.logs.String())
@@ -314,7 +286,7 @@ checks:
   password: env:ADOFLEET_TEST_CHECKS_PASSWORD
   timeout: 1ms`
 	cfg := f.config(t, webhookRoute, shared, 0, "{dynamo}", emu.Endpoint)
-	clock := &stepClock{t: time.Now()}
+	clock := testclock.NewManual(time.Now())
 	checksFn := f.handler(t, handlerChecks, cfg, clock)
 	reconcileFn := f.handler(t, handlerReconcile, cfg, clock)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -346,7 +318,7 @@ checks:
 	if got := f.recv.receipts(); len(got) != 0 {
 		t.Fatalf("the receiver got %d requests before the check was acted on, want none", len(got))
 	}
-	f.recv.down.Store(true)
+	f.recv.SetDefault(receiverDown)
 	reconcile() // the check's agent cannot start, and its timeout has passed: it is failed
 	failed := f.recv.receipts()
 	if counts := eventsIn(failed, notify.CheckCallbackFailed); counts[notify.CheckCallbackFailed] != 1 {
@@ -361,8 +333,8 @@ checks:
 		}
 	}
 
-	f.recv.down.Store(false)
-	clock.advance(time.Minute)
+	f.recv.SetDefault(receiverUp)
+	clock.Advance(time.Minute)
 	check() // another check: the checks function answers without delivering
 	if got := f.recv.receipts(); len(got) != len(failed) {
 		t.Errorf("the checks function sent %d notifications, want none (the reconcile function delivers)", len(got)-len(failed))

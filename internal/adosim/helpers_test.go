@@ -7,35 +7,20 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/adofleet/adofleet/internal/adosim"
+	"github.com/adofleet/adofleet/internal/testclock"
 )
 
 const testPAT = "test-pat-secret"
 
-// manualClock is a Clock tests move by hand.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// manualClock is a Clock tests move by hand (the name this package's tests know it by).
+type manualClock = testclock.Manual
 
 func newManualClock() *manualClock {
-	return &manualClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
+	return testclock.NewManual(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 }
 
 type env struct {

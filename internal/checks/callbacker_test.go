@@ -87,12 +87,12 @@ func TestCallbackFailsOnTimeout(t *testing.T) {
 	e := newEnv(t)
 	p := e.check(t)
 	cb := e.callbacker(t, 10*time.Minute)
-	e.clock.Add(9 * time.Minute)
+	e.clock.Advance(9 * time.Minute)
 	runOnce(t, cb)
 	if got := e.events(t, p.PlanID); len(got) != 0 {
 		t.Fatalf("events before the timeout: got %v, want none", got)
 	}
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	runOnce(t, cb)
 	runOnce(t, cb)
 	if diff := cmp.Diff([]string{"TaskCompleted/failed"}, e.events(t, p.PlanID)); diff != "" {
@@ -161,7 +161,7 @@ func TestOneAgentReleasesOneCheck(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	p1 := e.check(t)
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	p2 := e.check(t)
 	e.startAgents(t, "a", 1)
 	cb := e.callbacker(t, time.Hour)

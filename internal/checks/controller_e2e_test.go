@@ -19,6 +19,7 @@ import (
 	"github.com/adofleet/adofleet/internal/provider/fake"
 	"github.com/adofleet/adofleet/internal/scaler"
 	"github.com/adofleet/adofleet/internal/store/sqlite"
+	"github.com/adofleet/adofleet/internal/testclock"
 )
 
 // The same flow as TestEndToEndHundredChecksWithARestart, with the real controller instead of the
@@ -33,12 +34,6 @@ import (
 func ctrlPolicy(max int) scaler.Policy {
 	return scaler.Policy{Max: max, IdleTimeout: 10 * time.Minute, RegistrationTimeout: 10 * time.Minute, OneJobPerAgent: true}
 }
-
-// offsetClock is the controller's clock: real time plus an offset the test moves forward at the end.
-type offsetClock struct{ offset atomic.Int64 }
-
-func (c *offsetClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *offsetClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // agents is the fake provider with one simulated agent per instance (simagents): it outlives the
 // fleet's restarts, as cloud instances do.
@@ -72,7 +67,7 @@ type ctrlFleet struct {
 	simURL string
 	policy scaler.Policy
 	prov   *fake.Provider
-	clock  *offsetClock
+	clock  *testclock.Offset
 	names  atomic.Int64 // agent names stay unique across restarts
 
 	mu   sync.RWMutex
@@ -84,7 +79,7 @@ type ctrlFleet struct {
 	gens int
 }
 
-func newCtrlFleet(t *testing.T, simURL string, policy scaler.Policy, prov *fake.Provider, clock *offsetClock) *ctrlFleet {
+func newCtrlFleet(t *testing.T, simURL string, policy scaler.Policy, prov *fake.Provider, clock *testclock.Offset) *ctrlFleet {
 	f := &ctrlFleet{t: t, dbPath: filepath.Join(t.TempDir(), "adofleet.db"), simURL: simURL, policy: policy,
 		prov: prov, clock: clock}
 	f.start()
@@ -168,7 +163,7 @@ func TestControllerEndToEndHundredChecksWithARestart(t *testing.T) {
 	const jobs = 100
 	org, run := startCheckedSim(t, 11)
 
-	clock := &offsetClock{}
+	clock := &testclock.Offset{} // the controller's: the test moves it forward at the end
 	ag := newAgents(t, org, clock.Now)
 	policy := ctrlPolicy(jobs)
 	f := newCtrlFleet(t, run.URL, policy, ag.prov, clock)

@@ -273,7 +273,7 @@ func TestEndToEndTimedOutCheckFailsTheJob(t *testing.T) {
 	if j, _ := e.org.Job(id); j.State != adosim.JobWaitingForChecks {
 		t.Fatalf("job before the timeout: got %s, want %s", j.State, adosim.JobWaitingForChecks)
 	}
-	e.clock.Add(10 * time.Minute)
+	e.clock.Advance(10 * time.Minute)
 	runOnce(t, cb)
 	runOnce(t, cb)
 	j, _ := e.org.Job(id)

@@ -60,7 +60,7 @@ func TestCheckCallbackFailedEvents(t *testing.T) {
 		{
 			name: "timeout with no agent",
 			act: func(t *testing.T, e *env, cb *checks.Callbacker, _ checks.CheckRequest) {
-				e.clock.Add(10 * time.Minute)
+				e.clock.Advance(10 * time.Minute)
 				runOnce(t, cb)
 			},
 			wantReason: "no agent came online in pool linux within 10m0s",

@@ -18,6 +18,7 @@ import (
 	"github.com/adofleet/adofleet/internal/adosim"
 	"github.com/adofleet/adofleet/internal/checks"
 	"github.com/adofleet/adofleet/internal/store/sqlite"
+	"github.com/adofleet/adofleet/internal/testclock"
 	"github.com/adofleet/adofleet/internal/webhookauth/webhookauthtest"
 )
 
@@ -29,24 +30,6 @@ const (
 	testSecret = "shared-secret"
 )
 
-// fakeClock is the injected clock of the handler and the callbacker.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is an ADO simulator on loopback, the real ADO client, a state store (which keeps the check
 // requests) in one SQLite file, and the check endpoint on loopback.
 type env struct {
@@ -56,8 +39,8 @@ type env struct {
 	dbPath string
 	store  *sqlite.Store
 	reqs   *checks.StoreRequests
-	clock  *fakeClock
-	url    string // the check endpoint for testPool
+	clock  *testclock.Manual // the handler's and the callbacker's
+	url    string            // the check endpoint for testPool
 
 	mu    sync.Mutex
 	wakes []string
@@ -67,7 +50,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{org: adosim.NewOrg(adosim.OrgOptions{Name: "fabrikam", Project: "web", Seed: 3}),
-		clock: &fakeClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
+		clock: testclock.NewManual(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))}
 	if _, err := e.org.AddPool(testPool); err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestReservedNamesTheReleasingAgent(t *testing.T) {
 	if got := cb.Reserved("windows"); len(got) != 0 {
 		t.Errorf("Reserved of another pool: got %v, want none", got)
 	}
-	e.clock.Add(10 * time.Minute)
+	e.clock.Advance(10 * time.Minute)
 	if got := cb.Reserved(testPool); len(got) != 0 {
 		t.Errorf("Reserved after ReserveFor: got %v, want none", got)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/adofleet/adofleet/internal/scaler"
 	"github.com/adofleet/adofleet/internal/store"
 	"github.com/adofleet/adofleet/internal/store/sqlite"
+	"github.com/adofleet/adofleet/internal/testclock"
 )
 
 const (
@@ -41,20 +42,14 @@ func testPolicy() scaler.Policy {
 	}
 }
 
-// clock is the controller's clock: real time plus an offset a test moves forward, so that the
-// controller sees ADO's and the provider's timestamps age without the simulator's own timeouts
-// (sessions, locks) firing.
-type clock struct{ offset atomic.Int64 }
-
-func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
-
 // harness is the real stack around one controller: the ADO simulator over HTTP, the real ADO
-// client, a SQLite file and the fake provider.
+// client, a SQLite file and the fake provider. Its clock is the controller's: a test moves it
+// forward so that the controller sees ADO's and the provider's timestamps age without the
+// simulator's own timeouts (sessions, locks) firing.
 type harness struct {
 	t      *testing.T
 	ctx    context.Context
-	clock  *clock
+	clock  *testclock.Offset
 	org    *adosim.Org
 	sim    *adosim.Server
 	url    string
@@ -77,7 +72,7 @@ func newHarness(t *testing.T, policy scaler.Policy, runAgents bool) *harness {
 	h := &harness{
 		t:      t,
 		ctx:    t.Context(),
-		clock:  &clock{},
+		clock:  &testclock.Offset{},
 		policy: policy,
 		prov:   fake.New(),
 		dbPath: filepath.Join(t.TempDir(), "adofleet.db"),

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,48 +16,24 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/adofleet/adofleet/internal/notify"
+	"github.com/adofleet/adofleet/internal/notify/notifytest"
 	"github.com/adofleet/adofleet/internal/secret"
 	"github.com/adofleet/adofleet/internal/store"
 	"github.com/adofleet/adofleet/internal/store/sqlite"
+	"github.com/adofleet/adofleet/internal/testclock"
 )
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-// clock is an injected clock that tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// newClock is an injected clock that tests move by hand, standing at t0.
+func newClock() *testclock.Manual { return testclock.NewManual(t0) }
 
-func newClock() *clock { return &clock{now: t0} }
+// receiver is a webhook endpoint that records requests and answers from a script of answers
+// (then 200 ok): a notifytest.Receiver.
+type receiver struct{ *notifytest.Receiver }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// request is one request a receiver got.
-type request struct {
-	Header http.Header
-	Body   []byte
-}
-
-// receiver is a webhook endpoint that records requests and answers from a script of responses
-// (then 200 ok).
-type receiver struct {
-	*httptest.Server
-	mu      sync.Mutex
-	reqs    []request
-	answers []answer
-}
-
+// answer is one scripted answer of a receiver, by the names this package's tests use;
+// newReceiver turns it into a notifytest.Answer.
 type answer struct {
 	status     int
 	retryAfter string
@@ -68,34 +42,11 @@ type answer struct {
 
 func newReceiver(t *testing.T, answers ...answer) *receiver {
 	t.Helper()
-	r := &receiver{answers: answers}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		r.reqs = append(r.reqs, request{Header: req.Header.Clone(), Body: b})
-		a := answer{status: http.StatusOK, body: "ok"}
-		if len(r.answers) > 0 {
-			a, r.answers = r.answers[0], r.answers[1:]
-		}
-		r.mu.Unlock()
-		if req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/json" {
-			http.Error(w, "want a JSON POST", http.StatusBadRequest)
-			return
-		}
-		if a.retryAfter != "" {
-			w.Header().Set("Retry-After", a.retryAfter)
-		}
-		w.WriteHeader(a.status)
-		_, _ = io.WriteString(w, a.body)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *receiver) Requests() []request {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]request(nil), r.reqs...)
+	script := make([]notifytest.Answer, len(answers))
+	for i, a := range answers {
+		script[i] = notifytest.Answer{Status: a.status, RetryAfter: a.retryAfter, Body: a.body}
+	}
+	return &receiver{notifytest.NewReceiver(t, script...)}
 }
 
 // hookURL is the receiver's URL with a secret path, as Slack's and Teams' URLs have.
@@ -118,7 +69,7 @@ func (s secrets) Resolve(_ context.Context, ref string) (secret.Value, error) {
 // env is a notifier under test with everything it talks to.
 type env struct {
 	n     *notify.Notifier
-	clock *clock
+	clock *testclock.Manual
 	box   *recorder
 	reg   *prometheus.Registry
 	logs  *syncBuffer
@@ -184,7 +135,7 @@ func newEnv(t *testing.T, sec secrets, routes ...notify.Route) *env {
 	return newEnvOn(t, newOutbox(t), newClock(), sec, routes...)
 }
 
-func newEnvOn(t *testing.T, box store.Outbox, c *clock, sec secrets, routes ...notify.Route) *env {
+func newEnvOn(t *testing.T, box store.Outbox, c *testclock.Manual, sec secrets, routes ...notify.Route) *env {
 	t.Helper()
 	e := &env{clock: c, box: &recorder{Outbox: box}, reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
 	n, err := notify.New(notify.Options{

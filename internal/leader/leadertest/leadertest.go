@@ -11,30 +11,14 @@ import (
 	"time"
 
 	"github.com/adofleet/adofleet/internal/store"
+	"github.com/adofleet/adofleet/internal/testclock"
 )
 
 // Clock is a clock that moves only when told to.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type Clock = testclock.Manual
 
 // NewClock returns a clock reading t.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
-
-// Now reads the clock.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func NewClock(t time.Time) *Clock { return testclock.NewManual(t) }
 
 // ErrDown is what a Faulty lease store answers while failing or after a crash.
 var ErrDown = errors.New("leadertest: lease store unreachable")

@@ -1,4 +1,5 @@
-// Package notifytest holds a notify.Publisher for tests that keeps what it is given.
+// Package notifytest holds test doubles for notifications: a notify.Publisher that keeps what it
+// is given (Recorder) and a recording HTTP receiver with scripted answers (Receiver).
 package notifytest
 
 import (

@@ -14,6 +14,7 @@ import (
 
 	"github.com/adofleet/adofleet/internal/provider"
 	k8sprov "github.com/adofleet/adofleet/internal/provider/kubernetes"
+	"github.com/adofleet/adofleet/internal/testclock"
 )
 
 const (
@@ -22,18 +23,17 @@ const (
 	secretPAT  = "pat-value-that-must-never-appear"
 )
 
-// clock is a settable test clock.
-type clock struct{ t time.Time }
+// newClock is the provider's test clock.
+func newClock() *testclock.Manual {
+	return testclock.NewManual(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+}
 
-func (c *clock) now() time.Time        { return c.t }
-func (c *clock) add(d time.Duration)   { c.t = c.t.Add(d) }
-func newClock() *clock                 { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
 func ctx(t *testing.T) context.Context { return t.Context() }
 
 // options are a full template, so tests see every part of it in the Pod.
-func options(client kubernetes.Interface, c *clock) k8sprov.Options {
+func options(client kubernetes.Interface, c *testclock.Manual) k8sprov.Options {
 	return k8sprov.Options{
-		Client: client, Namespace: ns, Controller: controller, Clock: c.now,
+		Client: client, Namespace: ns, Controller: controller, Clock: c.Now,
 		TokenSecret: k8sprov.SecretKey{Name: "ado-token", Key: "pat"},
 		Template: k8sprov.PodTemplate{
 			Image:              "registry.example/ado-agent:1",
@@ -56,7 +56,7 @@ func options(client kubernetes.Interface, c *clock) k8sprov.Options {
 	}
 }
 
-func newProvider(t *testing.T, objs ...*corev1.Pod) (*k8sprov.Provider, *fake.Clientset, *clock) {
+func newProvider(t *testing.T, objs ...*corev1.Pod) (*k8sprov.Provider, *fake.Clientset, *testclock.Manual) {
 	t.Helper()
 	cs := fake.NewClientset()
 	for _, o := range objs {

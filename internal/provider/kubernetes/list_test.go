@@ -78,7 +78,7 @@ func terminated(phase corev1.PodPhase, reason string, code int32, finished time.
 
 func TestListReportsStatesReasonsAndCleansUp(t *testing.T) {
 	t.Parallel()
-	now := newClock().now()
+	now := newClock().Now()
 	unschedulable := corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
 		Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
 		Message: "0/3 nodes are available: 3 Insufficient cpu.",

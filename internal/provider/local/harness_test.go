@@ -15,6 +15,7 @@ import (
 
 	"github.com/adofleet/adofleet/internal/provider"
 	"github.com/adofleet/adofleet/internal/provider/local"
+	"github.com/adofleet/adofleet/internal/testclock"
 )
 
 // agentScript behaves according to the agent's name, so one provider can run every kind of agent.
@@ -28,19 +29,6 @@ const agentScript = `case "$AZP_AGENT_NAME" in
 esac`
 
 var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-
-// clock is a manual clock for the Clock seam.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // syncBuffer is a log sink safe to read while agents' reapers still log.
 type syncBuffer struct {
@@ -58,13 +46,13 @@ func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return 
 
 type harness struct {
 	p     *local.Provider
-	clock *clock
+	clock *testclock.Manual // the Clock seam
 	log   *syncBuffer
 }
 
 func newHarness(t *testing.T, modify ...func(*local.Options)) *harness {
 	t.Helper()
-	h := &harness{clock: &clock{t: epoch}, log: &syncBuffer{}}
+	h := &harness{clock: testclock.NewManual(epoch), log: &syncBuffer{}}
 	opts := local.Options{
 		Command:        []string{"/bin/sh", "-c", agentScript},
 		WorkDir:        t.TempDir(),

@@ -17,6 +17,7 @@ import (
 	"github.com/adofleet/adofleet/internal/history"
 	"github.com/adofleet/adofleet/internal/store"
 	"github.com/adofleet/adofleet/internal/store/sqlite"
+	"github.com/adofleet/adofleet/internal/testclock"
 	"github.com/adofleet/adofleet/internal/web"
 	"github.com/adofleet/adofleet/internal/web/fleet"
 )
@@ -40,24 +41,6 @@ func (f *fakeController) set(st controller.Status) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.st = st
-}
-
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
 }
 
 func poolStatus(name string, a controller.AgentCounts, lastErr string) controller.PoolStatus {
@@ -109,14 +92,14 @@ func TestStatus(t *testing.T) {
 	}
 
 	ctrl := &fakeController{}
-	clk := &clock{now: t0.Add(-10 * time.Minute)}
+	clk := testclock.NewManual(t0.Add(-10 * time.Minute))
 	src, err := fleet.New(fleet.Options{Controller: ctrl, Store: st, Prices: map[string]float64{"linux": 0.5}, Now: clk.Now})
 	if err != nil {
 		t.Fatalf("fleet.New: %v", err)
 	}
 	// Ten minutes of samples: 4 live agents (busy 3, starting 1), then 2 busy at the last one.
 	for i := 0; i <= 10; i++ {
-		clk.set(t0.Add(time.Duration(i-10) * time.Minute))
+		clk.Set(t0.Add(time.Duration(i-10) * time.Minute))
 		a := controller.AgentCounts{Busy: 3, Starting: 1, Offline: 1}
 		if i == 10 {
 			a = controller.AgentCounts{Busy: 2, Offline: 1}
@@ -191,7 +174,7 @@ func TestHistory(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	ctrl := &fakeController{}
-	clk := &clock{}
+	clk := testclock.NewManual(time.Time{})
 	rec := history.New(history.Options{})
 	src, err := fleet.New(fleet.Options{Controller: ctrl, Store: openStore(t), History: rec, Now: clk.Now})
 	if err != nil {
@@ -199,7 +182,7 @@ func TestHistory(t *testing.T) {
 	}
 	// Two hours of one sample a minute, busy = minute % 5.
 	for i := range 120 {
-		clk.set(t0.Add(time.Duration(i) * time.Minute))
+		clk.Set(t0.Add(time.Duration(i) * time.Minute))
 		ctrl.set(controller.Status{Pools: []controller.PoolStatus{
 			poolStatus("linux", controller.AgentCounts{Busy: i % 5}, ""),
 			poolStatus("win", controller.AgentCounts{Idle: 1}, ""),
