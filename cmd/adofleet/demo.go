@@ -55,11 +55,13 @@ type demoOptions struct {
 	stateDir    string
 	logLevel    string
 	// For soak runs (demo_faults.go).
-	faults        string
-	duration      time.Duration
-	pprof         bool
-	goneRetention time.Duration
-	capBackoff    time.Duration
+	faults         string
+	duration       time.Duration
+	pprof          bool
+	goneRetention  time.Duration
+	capBackoff     time.Duration
+	housekeepEvery time.Duration
+	keepDecisions  int
 }
 
 func newDemoCmd() *cobra.Command {
@@ -100,6 +102,8 @@ summary and exits 0, or 1 if any job was lost, ran twice, or an agent was left b
 	f.BoolVar(&o.pprof, "pprof", false, "serve /debug/pprof on the --listen address")
 	f.DurationVar(&o.capBackoff, "capacity-backoff", 0, "how long the pool stops launching after \"insufficient capacity\" (0 = the controller's default, 2m)")
 	f.DurationVar(&o.goneRetention, "gone-retention", 0, "how long ended agents' records and working dirs are kept (0 = the defaults: 1h for records, 10m for dirs); a soak shortens it to reach its steady state sooner")
+	f.DurationVar(&o.housekeepEvery, "housekeeping-interval", demoHousekeepEvery, "how often the store is pruned (store.housekeeping.interval)")
+	f.IntVar(&o.keepDecisions, "housekeeping-decisions", 0, "decisions kept per pool (store.housekeeping.decisionsPerPool; 0 = its default, 10000); a soak lowers it so that the store reaches its steady size within the run")
 	return cmd
 }
 
@@ -125,6 +129,9 @@ func (o demoOptions) validate() error {
 	}
 	if o.idleTimeout <= 0 || o.resync <= 0 || o.timeout <= 0 {
 		errs = append(errs, errors.New("--idle-timeout, --resync and --timeout must be positive"))
+	}
+	if o.housekeepEvery <= 0 || o.keepDecisions < 0 {
+		errs = append(errs, fmt.Errorf("--housekeeping-interval, --housekeeping-decisions: want more than 0 and 0 or more, got %s and %d", o.housekeepEvery, o.keepDecisions))
 	}
 	if o.goneRetention < 0 || o.capBackoff < 0 {
 		errs = append(errs, fmt.Errorf("--gone-retention, --capacity-backoff: want 0 or more, got %s and %s", o.goneRetention, o.capBackoff))
@@ -226,8 +233,8 @@ func startDemo(ctx context.Context, o demoOptions, log *slog.Logger) (*demo, err
 	}
 	d.store = st
 	d.closer = append(d.closer, func() { _ = st.Close() })
-	if d.housekeeping, err = housekeep.New(st, housekeep.Options{Interval: demoHousekeepEvery, FirstDelay: demoHousekeepEvery,
-		Logger: log, Registerer: reg}); err != nil {
+	if d.housekeeping, err = housekeep.New(st, housekeep.Options{Interval: o.housekeepEvery, FirstDelay: o.housekeepEvery,
+		DecisionsPerPool: o.keepDecisions, Logger: log, Registerer: reg}); err != nil {
 		return d, fmt.Errorf("store housekeeping: %w", err)
 	}
 

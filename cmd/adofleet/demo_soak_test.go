@@ -21,6 +21,8 @@ func TestDemoRejectsBadSoakFlags(t *testing.T) {
 		{[]string{"--duration", "1m", "--jobs", "5"}, "not with --jobs"},
 		{[]string{"--gone-retention", "-1m"}, "--gone-retention"},
 		{[]string{"--capacity-backoff", "-1s"}, "--capacity-backoff"},
+		{[]string{"--housekeeping-interval", "0s"}, "--housekeeping-interval"},
+		{[]string{"--housekeeping-decisions", "-1"}, "--housekeeping-decisions"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -38,7 +40,8 @@ func TestDemoRejectsBadSoakFlags(t *testing.T) {
 }
 
 // TestDemoSoakRun is a miniature soak: a --duration run with faults at high rates, /metrics
-// exporting the jobs and the faults, pprof served, and the summary counting the whole run.
+// exporting the jobs and the faults, pprof served, the store pruned to its last decisions under
+// that load, and the summary counting the whole run.
 func TestDemoSoakRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts agent processes")
@@ -51,16 +54,17 @@ func TestDemoSoakRun(t *testing.T) {
 		"--faults", "ado429=0.1,ado500=0.1,adolost=0.05,terminatefail=0.2,loss=0.02,storefail=0.1,retryafter=1s",
 		"--rate", "20", "--min-duration", "50ms", "--max-duration", "200ms", "--max", "10",
 		"--resync", "300ms", "--boot-time", "100ms", "--idle-timeout", "1s", "--log-level", "info",
-		"--state-dir", t.TempDir())
+		"--housekeeping-interval", "1s", "--housekeeping-decisions", "5", "--state-dir", t.TempDir())
 	base := run.dashboardURL(t, ctx)
 	if got := get(t, base+"/debug/pprof/"); !strings.Contains(got, "goroutine") {
 		t.Errorf("/debug/pprof/ with --pprof: got %.200q, want the profile index", got)
 	}
+	pruned := regexp.MustCompile(`adofleet_housekeeping_deleted_rows_total\{kind="decisions"\} [1-9]`)
 	var metrics string
-	for metrics == "" || !strings.Contains(metrics, "adofleet_demo_faults_injected_total{") {
+	for metrics == "" || !strings.Contains(metrics, "adofleet_demo_faults_injected_total{") || !pruned.MatchString(metrics) {
 		select {
 		case <-ctx.Done():
-			t.Fatalf("no fault counted on /metrics before the deadline; last scrape:\n%s", metrics)
+			t.Fatalf("no fault, or no decision pruned, counted on /metrics before the deadline; last scrape:\n%s", metrics)
 		case <-time.After(200 * time.Millisecond):
 		}
 		metrics = get(t, base+"/metrics")

@@ -41,6 +41,12 @@ func TestAnalyze(t *testing.T) {
 		{"goroutine leak", samplesOf(60, func(i int, s *Sample) { s.Goroutines += float64(i * 3) }), []string{"goroutines grew"}},
 		{"slow heap leak", samplesOf(60, func(i int, s *Sample) { s.HeapInuse += float64(i) * (512 << 10) }), []string{"heap_inuse_bytes grew"}},
 		{"fd leak", samplesOf(60, func(i int, s *Sample) { s.FDs += float64(i) }), []string{"open_fds grew"}},
+		{"store at its size, WAL swinging", samplesOf(60, func(i int, s *Sample) {
+			s.DBBytes = float64(6<<20) + float64(i%8)*(512<<10) // pruned to size; the WAL fills and is reused
+		}), nil},
+		{"store growing", samplesOf(60, func(i int, s *Sample) {
+			s.DBBytes = float64(2<<20) + float64(i)*(256<<10) // 10 KiB a job at 60 jobs a sample: no housekeeping
+		}), []string{"sqlite_bytes grew"}},
 		{"jobs stop", samplesOf(60, func(i int, s *Sample) {
 			s.JobsFinished = math.Min(s.JobsFinished, 1000)
 		}), []string{"jobs stopped finishing"}},

@@ -35,7 +35,8 @@ import (
 // bounded by their retention, not leaked, and a short one lets the run reach its steady state
 // within the warm-up.
 var defaultDemoArgs = []string{"--rate", "2", "--max", "30", "--faults", "moderate,launchfail=0.04,late=5s",
-	"--capacity-backoff", "15s", "--gone-retention", "2m", "--pprof", "--seed", "1", "--log-level", "warn"}
+	"--capacity-backoff", "15s", "--gone-retention", "2m", "--housekeeping-interval", "1m",
+	"--housekeeping-decisions", "1000", "--pprof", "--seed", "1", "--log-level", "warn"}
 
 func main() {
 	if err := run(); err != nil {

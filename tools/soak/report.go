@@ -83,8 +83,8 @@ func writeSummaries(o options, args []string, samples []Sample, v Verdict, demoS
 			num1(s.PerAgent, s.Name), num(s.FirstThird, s.Name), num(s.LastThird, s.Name), num(s.SlopePerHour, s.Name), num(s.RawSlopePerHour, s.Name))
 	}
 	first, end := samples[0], samples[len(samples)-1]
-	fmt.Fprintf(&b, "disk (not judged): agent dirs %.0f -> %.0f (max %.0f), SQLite %.1f -> %.1f MiB\n",
-		first.AgentDirs, end.AgentDirs, maxOf(samples, func(s Sample) float64 { return s.AgentDirs }), first.DBBytes/(1<<20), end.DBBytes/(1<<20))
+	fmt.Fprintf(&b, "agent dirs (not judged): %.0f -> %.0f (max %.0f)\n",
+		first.AgentDirs, end.AgentDirs, maxOf(samples, func(s Sample) float64 { return s.AgentDirs }))
 	fmt.Fprintf(&b, "demo's own summary:\n%s", demoSummary)
 	if err := os.WriteFile(filepath.Join(o.out, "summary.txt"), []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("summary: %w", err)

@@ -134,9 +134,10 @@ func toSample(all []series) Sample {
 	}
 }
 
-// diskSample adds what the demo keeps on disk under stateDir. Disk is reported rather than
-// judged: the local provider keeps an ended agent's directory for its retention (10 minutes), so
-// the count climbs for longer than the warm-up before it levels off.
+// diskSample adds what the demo keeps on disk under stateDir. The SQLite store is judged (see
+// Limits); the agents' directories are only reported: the local provider keeps an ended agent's
+// directory for its retention (10 minutes), so the count climbs for longer than the warm-up
+// before it levels off.
 func diskSample(s *Sample, stateDir string) {
 	if entries, err := os.ReadDir(filepath.Join(stateDir, "agents")); err == nil {
 		s.AgentDirs = float64(len(entries))
