@@ -110,6 +110,21 @@ func (r JobRequest) Queued() bool {
 	return r.Result == nil && r.ReservedAgent == nil && r.AssignTime == nil && r.ReceiveTime == nil
 }
 
+// CountUnfinished counts the requests waiting for an agent (Queued) and those assigned or
+// running; finished ones count in neither.
+func CountUnfinished(jobs []JobRequest) (queued, running int) {
+	for i := range jobs {
+		switch j := &jobs[i]; {
+		case j.Finished():
+		case j.Queued():
+			queued++
+		default:
+			running++
+		}
+	}
+	return queued, running
+}
+
 // Environment is an EnvironmentInstance.
 type Environment struct {
 	ID          int    `json:"id"`

@@ -321,15 +321,7 @@ func idleSince(a *ado.Agent) time.Time {
 // counts summarises the observation for Status and the gauges.
 func (o *observation) counts() Counts {
 	var c Counts
-	for i := range o.jobs {
-		switch j := &o.jobs[i]; {
-		case j.Finished():
-		case j.Queued():
-			c.QueuedJobs++
-		default:
-			c.RunningJobs++
-		}
-	}
+	c.QueuedJobs, c.RunningJobs = ado.CountUnfinished(o.jobs)
 	for i := range o.agentList {
 		a := &o.agentList[i]
 		if a.Name == o.placeholder {

@@ -77,15 +77,7 @@ type Row struct {
 func Status(v *PoolView, now time.Time, registrationTimeout time.Duration) PoolStatus {
 	ps := PoolStatus{InADO: v.InADO(), Rows: []Row{}}
 	c := &ps.Counts
-	for i := range v.jobs {
-		switch j := &v.jobs[i]; {
-		case j.Finished():
-		case j.Queued():
-			c.QueuedJobs++
-		default:
-			c.RunningJobs++
-		}
-	}
+	c.QueuedJobs, c.RunningJobs = ado.CountUnfinished(v.jobs)
 	c.Instances = len(v.insts)
 	placeholder := controller.PlaceholderName(v.pool)
 	// What the agent rows already show: instances by id, records by name.
